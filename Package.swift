@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+/// The CPU the kernels are compiled for. Explicit SIMD code needs a target CPU, or fused
+/// multiply-add and wide integer conversions lower to per-lane library calls. `PPD_TARGET_CPU`
+/// overrides the choice; otherwise the manifest picks from this machine's /proc/cpuinfo.
+func kernelTargetCPU() -> String {
+    if let cpu = ProcessInfo.processInfo.environment["PPD_TARGET_CPU"], !cpu.isEmpty { return cpu }
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "x86-64" }
+    let flags = Set(info.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+    #if arch(x86_64)
+        if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") {
+            return "znver4"
+        }
+        if flags.contains("avx2") && flags.contains("fma") { return "haswell" }
+        return "x86-64"
+    #else
+        return "generic"
+    #endif
+}
+
+let optimized: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelTargetCPU(), "-Ounchecked"])]
+
+let package = Package(
+    name: "PPD",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "PPD", targets: ["PPD"]),
+        .executable(name: "ppd", targets: ["ppd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "Kernels", swiftSettings: optimized),
+        .target(name: "GGUF", dependencies: ["Kernels"], swiftSettings: optimized),
+        .target(name: "Tokenizer", dependencies: ["GGUF"]),
+        .target(
+            name: "Models",
+            dependencies: ["Kernels", "GGUF", "Tokenizer", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: optimized),
+        .target(name: "Decoding", dependencies: ["Models", "Tokenizer", "Kernels"], swiftSettings: optimized),
+        .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding"]),
+        .executableTarget(
+            name: "ppd",
+            dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimized),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,5 @@
+@_exported import Decoding
+@_exported import GGUF
+@_exported import Kernels
+@_exported import Models
+@_exported import Tokenizer
