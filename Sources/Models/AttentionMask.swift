@@ -1,0 +1,41 @@
+/// Which keys each token of a batch may attend to: every cached slot (`cacheLength` of them) and
+/// a chosen subset of the batch itself. Row i of `batchVisibility` says which batch tokens token i
+/// sees (it should see itself).
+public struct AttentionMask: Sendable, Equatable {
+    /// Number of batch tokens.
+    public let batchSize: Int
+    /// batchSize x batchSize, row-major: `visible[i * batchSize + j]`.
+    public let batchVisibility: [Bool]
+
+    /// A mask from an explicit visibility matrix.
+    public init(batchSize: Int, batchVisibility: [Bool]) {
+        precondition(batchVisibility.count == batchSize * batchSize)
+        self.batchSize = batchSize
+        self.batchVisibility = batchVisibility
+    }
+
+    /// Each token sees itself and the tokens before it (ordinary decoding and prefill).
+    public static func causal(_ batchSize: Int) -> AttentionMask {
+        var v = [Bool](repeating: false, count: batchSize * batchSize)
+        for i in 0..<batchSize { for j in 0...i { v[i * batchSize + j] = true } }
+        return AttentionMask(batchSize: batchSize, batchVisibility: v)
+    }
+
+    /// A tree: token i sees itself and its ancestors; `parents[i]` is the batch index of its
+    /// parent (smaller than i) or nil for a root.
+    public static func tree(parents: [Int?]) -> AttentionMask {
+        let n = parents.count
+        var v = [Bool](repeating: false, count: n * n)
+        for i in 0..<n {
+            var node: Int? = i
+            while let current = node {
+                v[i * n + current] = true
+                node = parents[current]
+            }
+        }
+        return AttentionMask(batchSize: n, batchVisibility: v)
+    }
+
+    /// Whether batch token `i` sees batch token `j`.
+    @inlinable public func sees(_ i: Int, _ j: Int) -> Bool { batchVisibility[i * batchSize + j] }
+}

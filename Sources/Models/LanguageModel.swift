@@ -1,0 +1,43 @@
+import GGUF
+
+/// A causal language model that runs a batch of input embeddings with explicit positions and an
+/// attention mask over (cache + batch). Prompt tokens and trees are built on top of this by
+/// choosing the embeddings, positions and mask; the model knows nothing about them.
+public protocol LanguageModel: AnyObject {
+    /// Shapes and switches of the architecture.
+    var config: TransformerConfig { get }
+
+    /// A new empty cache holding up to `capacity` tokens (at most the context length).
+    func makeCache(capacity: Int) -> KVCache
+
+    /// The input embeddings of `tokens` (tokens.count x hiddenSize), scaled as the architecture
+    /// scales them. Throws for ids outside the vocabulary.
+    func embed(_ tokens: [Int32]) throws -> [Float]
+
+    /// Runs the batch: appends its keys and values to `cache`, and returns logits for the batch
+    /// rows in `logitRows` (all rows when nil). `embeddings` is positions.count x hiddenSize.
+    func forward(
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
+        logitRows: [Int]?, hook: ActivationHook?
+    ) throws -> Logits
+}
+
+extension LanguageModel {
+    /// Runs `tokens` at positions `cache.count, cache.count + 1, ...` with a causal mask.
+    public func forward(tokens: [Int32], cache: KVCache, logitRows: [Int]? = nil, hook: ActivationHook? = nil) throws -> Logits {
+        let start = Int32(cache.count)
+        let positions = (0..<Int32(tokens.count)).map { start + $0 }
+        return try forward(
+            embeddings: try embed(tokens), positions: positions, mask: .causal(tokens.count), cache: cache,
+            logitRows: logitRows, hook: hook)
+    }
+}
+
+/// Opens GGUF models and builds the architecture their metadata names.
+public enum ModelLoader {
+    /// Loads the model at `path`; `threads` defaults to the active processor count.
+    public static func load(path: String, threads: Int? = nil) throws -> Transformer {
+        let file = try GGUFFile(path: path)
+        return try Transformer(file: file, threads: threads)
+    }
+}

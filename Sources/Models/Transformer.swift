@@ -1,0 +1,172 @@
+import Foundation
+import GGUF
+import Kernels
+
+/// A decoder-only transformer over GGUF weights: Gemma 3 and the LLaMA family, which differ only
+/// in the switches of `TransformerConfig` (see Gemma3.swift and Llama.swift).
+public final class Transformer: LanguageModel, @unchecked Sendable {
+    public let config: TransformerConfig
+    /// The file the weights are mapped from (kept open while the model lives).
+    public let file: GGUFFile
+    let weights: TransformerWeights
+    /// Threads for the matrix products and attention.
+    public let pool: ThreadPool
+
+    /// Builds the architecture named by `general.architecture`; throws for others, for missing
+    /// tensors and for wrong shapes.
+    public init(file: GGUFFile, threads: Int? = nil) throws {
+        let architecture = try file.require("general.architecture").stringValue ?? ""
+        switch architecture {
+        case "gemma3": config = try .gemma3(file)
+        case "llama": config = try .llama(file)
+        default:
+            throw ModelError("\(file.path): architecture '\(architecture)' is not supported (supported: gemma3, llama)")
+        }
+        guard config.heads % config.kvHeads == 0, config.headDim % 32 == 0 else {
+            throw ModelError("\(file.path): \(config.heads) heads over \(config.kvHeads) kv heads of \(config.headDim) dims is not supported")
+        }
+        self.file = file
+        weights = try TransformerWeights(file: file, config: config)
+        pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    public func makeCache(capacity: Int) -> KVCache {
+        KVCache(layerCount: config.layerCount, width: config.kvWidth, capacity: min(capacity, config.contextLength))
+    }
+
+    public func embed(_ tokens: [Int32]) throws -> [Float] {
+        let hidden = config.hiddenSize
+        var out = [Float](repeating: 0, count: tokens.count * hidden)
+        try out.withUnsafeMutableBufferPointer { buffer in
+            for (i, token) in tokens.enumerated() {
+                guard token >= 0, Int(token) < config.vocabSize else {
+                    throw ModelError("token id \(token) is outside the vocabulary (0..<\(config.vocabSize))")
+                }
+                let row = buffer.baseAddress! + i * hidden
+                weights.tokenEmbedding.decodeRow(Int(token), into: row)
+                if config.embeddingScale != 1 {
+                    for j in 0..<hidden { row[j] *= config.embeddingScale }
+                }
+            }
+        }
+        return out
+    }
+
+    public func forward(
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
+        logitRows: [Int]? = nil, hook: ActivationHook? = nil
+    ) throws -> Logits {
+        let c = config
+        let n = positions.count
+        guard n > 0, embeddings.count == n * c.hiddenSize, mask.batchSize == n else {
+            throw ModelError("forward: \(n) positions, \(embeddings.count) embedding floats (expected \(n * c.hiddenSize)), mask for \(mask.batchSize)")
+        }
+        if let bad = positions.first(where: { $0 < 0 || Int($0) >= c.contextLength }) {
+            throw ModelError("position \(bad) is outside the model's context of \(c.contextLength) tokens")
+        }
+        let outputRows = logitRows ?? Array(0..<n)
+        if let bad = outputRows.first(where: { $0 < 0 || $0 >= n }) {
+            throw ModelError("forward: logit row \(bad) is outside the batch of \(n)")
+        }
+        let cacheStart = cache.count
+        try cache.beginBatch(positions: positions)
+        let slotPositions = cache.positions
+
+        // RoPE angles for each batch token, for the global and the sliding-window base.
+        let global = positions.map { Rope.table(position: Int($0), dims: c.headDim, base: c.ropeBase) }
+        let local = c.ropeBaseLocal == c.ropeBase
+            ? global : positions.map { Rope.table(position: Int($0), dims: c.headDim, base: c.ropeBaseLocal) }
+
+        var x = embeddings  // residual stream, n x hidden
+        var normed = [Float](repeating: 0, count: n * c.hiddenSize)
+        var q = [Float](repeating: 0, count: n * c.qWidth)
+        var k = [Float](repeating: 0, count: n * c.kvWidth)
+        var v = [Float](repeating: 0, count: n * c.kvWidth)
+        var attention = [Float](repeating: 0, count: n * c.qWidth)
+        var projected = [Float](repeating: 0, count: n * c.hiddenSize)
+        var gate = [Float](repeating: 0, count: n * c.ffnSize)
+        var up = [Float](repeating: 0, count: n * c.ffnSize)
+
+        for (l, w) in weights.layers.enumerated() {
+            let isLocal = c.isLocal(layer: l)
+            observe(hook, l, .layerInput, x, n)
+
+            // Attention block: normed = norm(x); q, k, v projections [n x heads*headDim].
+            normed = x
+            Norms.rmsNorm(&normed, rows: n, width: c.hiddenSize, weight: w.attentionNorm, eps: c.rmsEps)
+            w.query.multiply(normed, count: n, into: &q, pool: pool)
+            w.key.multiply(normed, count: n, into: &k, pool: pool)
+            w.value.multiply(normed, count: n, into: &v, pool: pool)
+            if let qNorm = w.queryNorm, let kNorm = w.keyNorm {
+                Norms.rmsNorm(&q, rows: n * c.heads, width: c.headDim, weight: qNorm, eps: c.rmsEps)
+                Norms.rmsNorm(&k, rows: n * c.kvHeads, width: c.headDim, weight: kNorm, eps: c.rmsEps)
+            }
+            let angles = isLocal ? local : global
+            q.withUnsafeMutableBufferPointer { qb in
+                k.withUnsafeMutableBufferPointer { kb in
+                    for i in 0..<n {
+                        Rope.apply(qb.baseAddress! + i * c.qWidth, heads: c.heads, dims: c.headDim,
+                                   cos: angles[i].cos, sin: angles[i].sin, pairing: c.ropePairing)
+                        Rope.apply(kb.baseAddress! + i * c.kvWidth, heads: c.kvHeads, dims: c.headDim,
+                                   cos: angles[i].cos, sin: angles[i].sin, pairing: c.ropePairing)
+                    }
+                }
+            }
+            k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in cache.store(layer: l, keys: kb, values: vb) } }
+
+            // Each query sees cached slots and the batch tokens its mask allows, within the window.
+            let window = isLocal ? c.slidingWindow : nil
+            let visible: (Int, Int) -> Bool = { i, s in
+                if s >= cacheStart && !mask.sees(i, s - cacheStart) { return false }
+                if let window, Int(positions[i]) - Int(slotPositions[s]) >= window { return false }
+                return true
+            }
+            cache.withLayer(l) { keys, values in
+                Attention.run(
+                    queries: q, queryCount: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                    keys: keys, values: values, slotCount: cacheStart + n, scale: c.attentionScale,
+                    visible: visible, out: &attention, pool: pool)
+            }
+            w.attentionOutput.multiply(attention, count: n, into: &projected, pool: pool)
+            if let post = w.postAttentionNorm {
+                Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
+            }
+            observe(hook, l, .attentionOutput, projected, n)
+            for i in 0..<x.count { x[i] += projected[i] }
+
+            // Feed-forward block: down(act(gate(norm(x))) * up(norm(x))) [n x ffn -> n x hidden].
+            normed = x
+            Norms.rmsNorm(&normed, rows: n, width: c.hiddenSize, weight: w.ffnNorm, eps: c.rmsEps)
+            w.gate.multiply(normed, count: n, into: &gate, pool: pool)
+            w.up.multiply(normed, count: n, into: &up, pool: pool)
+            switch c.activation {
+            case .geluTanh: Activations.geluTanhGate(&gate, up, count: gate.count)
+            case .silu: Activations.siluGate(&gate, up, count: gate.count)
+            }
+            w.down.multiply(gate, count: n, into: &projected, pool: pool)
+            if let post = w.postFFNNorm {
+                Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
+            }
+            observe(hook, l, .ffnOutput, projected, n)
+            for i in 0..<x.count { x[i] += projected[i] }
+            observe(hook, l, .layerOutput, x, n)
+        }
+
+        // Output: final norm of the requested rows, then logits over the vocabulary.
+        var selected = [Float](repeating: 0, count: outputRows.count * c.hiddenSize)
+        for (k, row) in outputRows.enumerated() {
+            for j in 0..<c.hiddenSize { selected[k * c.hiddenSize + j] = x[row * c.hiddenSize + j] }
+        }
+        Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
+        var logits = [Float](repeating: 0, count: outputRows.count * c.vocabSize)
+        weights.output.multiply(selected, count: outputRows.count, into: &logits, pool: pool)
+        return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
+    }
+
+    private func observe(_ hook: ActivationHook?, _ layer: Int, _ tap: ActivationTap, _ values: [Float], _ rows: Int) {
+        guard let hook, hook.wants(layer: layer, tap: tap) else { return }
+        values.withUnsafeBufferPointer {
+            hook.record(layer: layer, tap: tap, values: $0, rows: rows, width: $0.count / rows)
+        }
+    }
+}
