@@ -36,7 +36,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "Kernels", swiftSettings: optimized),
+        .target(name: "CKernelSupport"),
+        .target(name: "Kernels", dependencies: ["CKernelSupport"], swiftSettings: optimized),
         .target(name: "GGUF", dependencies: ["Kernels"], swiftSettings: optimized),
         .target(name: "Tokenizer", dependencies: ["GGUF"]),
         .target(

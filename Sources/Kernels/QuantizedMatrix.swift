@@ -48,6 +48,20 @@ public struct QuantizedMatrix: @unchecked Sendable {
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, outputStride: Int,
         rowRange: Range<Int>, pool: ThreadPool
     ) {
+        switch type {
+        case .q8_0:
+            return FusedMultiply.run(Q8_0Format.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+        case .q4_0:
+            return FusedMultiply.run(Q4_0Format.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+        case .q5_0:
+            return FusedMultiply.run(Q5_0Format.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+        case .q4_K:
+            return FusedMultiply.run(Q4_KFormat.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+        case .q6_K:
+            return FusedMultiply.run(Q6_KFormat.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+        default:
+            break
+        }
         let group = Self.rowGroup
         let columns = self.columns
         pool.parallelFor(count: rowRange.count, granularity: group) { local in

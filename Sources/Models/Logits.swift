@@ -20,27 +20,41 @@ public struct Logits: Sendable {
     public var last: ArraySlice<Float> { row(rows.count - 1) }
 }
 
-extension Collection where Element == Float, Index == Int {
-    /// Index of the largest value (the first one on ties), relative to `startIndex`.
+extension ArraySlice where Element == Float {
+    /// Index of the largest value (the first one on ties), counted from the slice's start.
     public func argmax() -> Int {
-        var best = startIndex
-        for i in indices where self[i] > self[best] { best = i }
-        return best - startIndex
+        withUnsafeBufferPointer { values in
+            var best = 0
+            var bestValue = -Float.infinity
+            for i in 0..<values.count where values[i] > bestValue || (i == 0) {
+                best = i
+                bestValue = values[i]
+            }
+            return best
+        }
     }
 
-    /// The `k` largest values with their indices (relative to `startIndex`), largest first;
-    /// ties go to the smaller index.
+    /// The `k` largest values with their indices (counted from the slice's start), largest
+    /// first; ties go to the smaller index.
     public func topK(_ k: Int) -> [(index: Int, value: Float)] {
-        var best: [(index: Int, value: Float)] = []
-        best.reserveCapacity(k + 1)
-        for i in indices {
-            let v = self[i]
-            if best.count == k, let worst = best.last, v <= worst.value { continue }
-            var at = best.count
-            while at > 0 && best[at - 1].value < v { at -= 1 }
-            best.insert((i - startIndex, v), at: at)
-            if best.count > k { best.removeLast() }
+        withUnsafeBufferPointer { values in
+            var indices: [Int] = []
+            var best: [Float] = []
+            indices.reserveCapacity(k + 1)
+            best.reserveCapacity(k + 1)
+            for i in 0..<values.count {
+                let v = values[i]
+                if best.count == k, let worst = best.last, !(v > worst) { continue }
+                var at = best.count
+                while at > 0 && best[at - 1] < v { at -= 1 }
+                best.insert(v, at: at)
+                indices.insert(i, at: at)
+                if best.count > k {
+                    best.removeLast()
+                    indices.removeLast()
+                }
+            }
+            return zip(indices, best).map { (index: $0, value: $1) }
         }
-        return best
     }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import Models
+
+/// Why generation stopped.
+public enum StopReason: String, Sendable, Codable {
+    /// A stop token (end of sequence / end of turn) was produced.
+    case stopToken = "stop_token"
+    /// `maxTokens` were generated.
+    case maxTokens = "max_tokens"
+    /// The streaming callback asked to stop.
+    case cancelled
+    /// The context is full.
+    case contextFull = "context_full"
+}
+
+/// Settings of one generation.
+public struct GenerationOptions: Sendable {
+    public var maxTokens: Int
+    public var sampling: SamplingParameters
+    /// Generation stops after producing any of these (the stop token is included in the output).
+    public var stopTokens: Set<Int32>
+
+    public init(maxTokens: Int = 128, sampling: SamplingParameters = .greedy, stopTokens: Set<Int32> = []) {
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stopTokens = stopTokens
+    }
+}
+
+/// What a generation produced, with its timings.
+public struct GenerationResult: Sendable {
+    public var promptTokens: [Int32]
+    /// Generated token ids (including a final stop token, if one was produced).
+    public var tokens: [Int32]
+    /// The 5 largest logits at the last prompt position: (token, logit).
+    public var topLogits: [(token: Int32, logit: Float)]
+    public var stopReason: StopReason
+    /// Wall time of the prompt forward pass.
+    public var prefillSeconds: Double
+    /// Wall time of the forward passes after the prompt.
+    public var decodeSeconds: Double
+    /// Number of forward passes after the prompt.
+    public var decodeSteps: Int
+
+    public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptTokens.count) / prefillSeconds : 0 }
+    public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0 }
+}
+
+/// Plain autoregressive decoding: one forward pass per generated token.
+public final class AutoregressiveGenerator {
+    public let model: LanguageModel
+
+    public init(model: LanguageModel) { self.model = model }
+
+    /// Generates from `prompt` (token ids, BOS included if wanted). `onToken` is called with each
+    /// new token as soon as it is chosen; returning false stops generation.
+    public func generate(
+        prompt: [Int32], options: GenerationOptions, onToken: (Int32) -> Bool = { _ in true }
+    ) throws -> GenerationResult {
+        let context = model.config.contextLength
+        guard !prompt.isEmpty else { throw ModelError("the prompt is empty: nothing to condition on") }
+        guard prompt.count < context else {
+            throw ModelError("the prompt has \(prompt.count) tokens, which does not fit the model's context of \(context) tokens")
+        }
+        let cache = model.makeCache(capacity: min(context, prompt.count + max(options.maxTokens, 1)))
+        var sampler = Sampler(options.sampling)
+
+        var clock = ContinuousClock.now
+        var logits = try model.forward(tokens: prompt, cache: cache, logitRows: [prompt.count - 1])
+        let prefillSeconds = clock.secondsSince()
+        let top = logits.last.topK(5).map { (token: Int32($0.index), logit: $0.value) }
+
+        var tokens: [Int32] = []
+        var reason = StopReason.maxTokens
+        var decodeSeconds = 0.0
+        var steps = 0
+        while tokens.count < options.maxTokens {
+            let next = sampler.sample(logits.last)
+            tokens.append(next)
+            if !onToken(next) {
+                reason = .cancelled
+                break
+            }
+            if options.stopTokens.contains(next) {
+                reason = .stopToken
+                break
+            }
+            if tokens.count == options.maxTokens { break }
+            if cache.count >= cache.capacity {
+                reason = .contextFull
+                break
+            }
+            clock = ContinuousClock.now
+            logits = try model.forward(tokens: [next], cache: cache)
+            decodeSeconds += clock.secondsSince()
+            steps += 1
+        }
+        return GenerationResult(
+            promptTokens: prompt, tokens: tokens, topLogits: top, stopReason: reason,
+            prefillSeconds: prefillSeconds, decodeSeconds: decodeSeconds, decodeSteps: steps)
+    }
+}
+
+extension ContinuousClock.Instant {
+    /// Seconds elapsed since this instant.
+    public func secondsSince() -> Double {
+        let d = ContinuousClock.now - self
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import GGUF
+import XCTest
+
+@testable import Tokenizer
+
+/// The default model's tokenizer against llama.cpp's ids and text.
+final class GemmaTokenizerTests: XCTestCase {
+    func testVocabularyFacts() throws {
+        let vocabulary = try DefaultModel.tokenizer().vocabulary
+        XCTAssertEqual(vocabulary.count, 262_144)
+        XCTAssertEqual(vocabulary.bos, 2)
+        XCTAssertEqual(vocabulary.eos, 1)
+        XCTAssertEqual(vocabulary.pad, 0)
+        XCTAssertEqual(vocabulary.unk, 3)
+        XCTAssertTrue(vocabulary.addBOS)
+        XCTAssertFalse(vocabulary.addEOS)
+        XCTAssertFalse(vocabulary.addSpacePrefix)
+        XCTAssertEqual(vocabulary.id(for: "<start_of_turn>"), 105)
+        XCTAssertEqual(vocabulary.id(for: "<end_of_turn>"), 106)
+        XCTAssertEqual(vocabulary.types[105], .control)
+        XCTAssertEqual(vocabulary.types[107], .userDefined)  // "\n"
+        XCTAssertEqual(vocabulary.id(for: "<0x0A>"), 248)
+    }
+
+    func testReferencePromptTokens() throws {
+        let tokenizer = try DefaultModel.tokenizer()
+        let reference = try Fixtures.reference()
+        XCTAssertEqual(reference.count, 5)
+        for (prompt, expected) in reference {
+            XCTAssertEqual(tokenizer.encode(prompt), expected.promptTokens, prompt)
+        }
+    }
+
+    func testReferenceGeneratedTextDecodes() throws {
+        let tokenizer = try DefaultModel.tokenizer()
+        for (prompt, expected) in try Fixtures.reference() {
+            XCTAssertEqual(tokenizer.decode(expected.generatedTokens), expected.generatedText, prompt)
+            var stream = StreamingDetokenizer(tokenizer: tokenizer)
+            let streamed = expected.generatedTokens.map { stream.append($0) }.joined() + stream.finish()
+            XCTAssertEqual(streamed, expected.generatedText, prompt)
+        }
+    }
+
+    func testMatchesLlamaCppOnExtraTexts() throws {
+        let tokenizer = try DefaultModel.tokenizer()
+        let cases = try Fixtures.tokenizeCases()
+        XCTAssertGreaterThan(cases.count, 60)
+        for item in cases {
+            let name = item.text.debugDescription
+            XCTAssertEqual(tokenizer.encode(item.text), item.addSpecialParseSpecial, name)
+            XCTAssertEqual(tokenizer.encode(item.text, parseSpecial: false), item.addSpecialNoParse, name)
+            XCTAssertEqual(tokenizer.encode(item.text, addSpecial: false), item.noAddParseSpecial, name)
+            XCTAssertEqual(tokenizer.encode(item.text, addSpecial: false, parseSpecial: false), item.noAddNoParse, name)
+            XCTAssertEqual(tokenizer.decode(item.addSpecialParseSpecial), item.detokenized, name)
+        }
+    }
+
+    func testRoundTripsOnExtraTexts() throws {
+        let tokenizer = try DefaultModel.tokenizer()
+        for item in try Fixtures.tokenizeCases() {
+            let name = item.text.debugDescription
+            XCTAssertEqual(tokenizer.decode(tokenizer.encode(item.text, addSpecial: false), renderSpecial: true), item.text, name)
+            XCTAssertEqual(tokenizer.decode(tokenizer.encode(item.text, parseSpecial: false)), item.text, name)
+        }
+    }
+
+    func testStreamingEmojiFromByteTokens() throws {
+        let tokenizer = try DefaultModel.tokenizer()
+        let ids = tokenizer.encode("🦙!", addSpecial: false)
+        XCTAssertEqual(ids.count, 5)  // four byte tokens, then "!"
+        var stream = StreamingDetokenizer(tokenizer: tokenizer)
+        XCTAssertEqual(ids.map { stream.append($0) }, ["", "", "", "🦙", "!"])
+    }
+
+    /// Loading the vocabulary and encoding 2,000 characters, timed (release builds).
+    func testTimings() throws {
+        _ = try DefaultModel.tokenizer()
+        let clock = ContinuousClock()
+        var fileTime = Duration.zero, vocabularyTime = Duration.zero
+        var tokenizer: SentencePieceTokenizer?
+        for _ in 0..<3 {
+            var file: GGUFFile?
+            fileTime += clock.measure { file = try? GGUFFile(path: DefaultModel.path) }
+            vocabularyTime += clock.measure { tokenizer = try? SentencePieceTokenizer(gguf: file!) }
+        }
+        let tokenizer2 = try XCTUnwrap(tokenizer)
+        let text = try XCTUnwrap(Fixtures.tokenizeCases().last?.text)
+        XCTAssertEqual(text.count, 2000)
+        var times: [Duration] = []
+        var ids: [Int32] = []
+        for _ in 0..<50 { times.append(clock.measure { ids = tokenizer2.encode(text) }) }
+        times.sort()
+        let median = times[times.count / 2]
+        print(
+            "tokenizer timings: GGUFFile(path:) \(fileTime / 3), vocabulary + tokenizer from metadata \(vocabularyTime / 3), "
+                + "encode 2000 chars (\(ids.count) tokens) median \(median), best \(times[0])")
+        #if !DEBUG
+            XCTAssertLessThan(median, .milliseconds(10))
+            XCTAssertLessThan(vocabularyTime / 3, .milliseconds(600))
+        #endif
+    }
+}
