@@ -58,7 +58,8 @@ final class GemmaTokenizerTests: XCTestCase {
 
     func testRoundTripsOnExtraTexts() throws {
         let tokenizer = try DefaultModel.tokenizer()
-        for item in try Fixtures.tokenizeCases() {
+        // A literal "▁" in the text decodes to a space (in llama.cpp too), so those texts cannot round-trip.
+        for item in try Fixtures.tokenizeCases() where !item.text.unicodeScalars.contains("\u{2581}") {
             let name = item.text.debugDescription
             XCTAssertEqual(tokenizer.decode(tokenizer.encode(item.text, addSpecial: false), renderSpecial: true), item.text, name)
             XCTAssertEqual(tokenizer.decode(tokenizer.encode(item.text, parseSpecial: false)), item.text, name)

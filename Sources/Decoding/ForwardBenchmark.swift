@@ -1,0 +1,98 @@
+import Foundation
+import Models
+
+/// Measures a model's speed on this machine: prefill and decode throughput, and the latency of
+/// one forward pass over n new tokens after a fixed context (the cost curve that hardware-aware
+/// tree sizing uses). All figures are medians over `runs` repetitions.
+public struct ForwardBenchmark {
+    public let model: LanguageModel
+    /// Tokens of context before each measured forward (and the prefill length).
+    public var contextLength = 256
+    /// Decode steps per decode measurement.
+    public var decodeSteps = 64
+    /// Repetitions; medians are reported.
+    public var runs = 5
+    /// Called with a progress line after each measurement.
+    public var progress: (String) -> Void = { _ in }
+
+    public init(model: LanguageModel) { self.model = model }
+
+    /// One point of the cost curve.
+    public struct CostPoint: Sendable, Codable {
+        /// Input tokens in the forward pass.
+        public var tokens: Int
+        /// Median latency in seconds.
+        public var seconds: Double
+        /// Latency relative to one token.
+        public var relativeCost: Double
+        public var tokensPerSecond: Double { Double(tokens) / seconds }
+    }
+
+    /// Everything `run` measured.
+    public struct Report: Sendable, Codable {
+        public var contextLength: Int
+        public var runs: Int
+        public var prefillTokensPerSecond: Double
+        public var decodeTokensPerSecond: Double
+        public var costCurve: [CostPoint]
+    }
+
+    /// Deterministic filler tokens (ids spread over the vocabulary, avoiding the low control ids).
+    func fillerTokens(_ count: Int) -> [Int32] {
+        let vocab = model.config.vocabSize
+        return (0..<count).map { Int32(1000 + ($0 * 7919) % max(vocab - 1000, 1)) % Int32(vocab) }
+    }
+
+    public func run(sizes: [Int] = [1, 2, 4, 8, 16, 32, 64]) throws -> Report {
+        let context = fillerTokens(contextLength)
+        let cache = model.makeCache(capacity: contextLength + max(decodeSteps, sizes.max() ?? 1) + 1)
+        let started = ContinuousClock.now
+        func note(_ s: String) { progress(String(format: "[%6.1fs] ", started.secondsSince()) + s) }
+
+        var prefill: [Double] = []
+        var decode: [Double] = []
+        for run in 0..<runs {
+            cache.reset()
+            let t = ContinuousClock.now
+            _ = try model.forward(tokens: context, cache: cache, logitRows: [contextLength - 1])
+            prefill.append(Double(contextLength) / t.secondsSince())
+            let d = ContinuousClock.now
+            var token = context.last!
+            for _ in 0..<decodeSteps {
+                let logits = try model.forward(tokens: [token], cache: cache)
+                token = Int32(logits.last.argmax())
+            }
+            decode.append(Double(decodeSteps) / d.secondsSince())
+            note(String(format: "run %d/%d: prefill %.1f tok/s, decode %.1f tok/s", run + 1, runs, prefill.last!, decode.last!))
+        }
+
+        cache.reset()
+        _ = try model.forward(tokens: context, cache: cache, logitRows: [contextLength - 1])
+        var points: [CostPoint] = []
+        for n in sizes {
+            var times: [Double] = []
+            let batch = fillerTokens(contextLength + n).suffix(n).map { $0 }
+            for _ in 0..<runs {
+                let t = ContinuousClock.now
+                _ = try model.forward(tokens: batch, cache: cache)
+                times.append(t.secondsSince())
+                cache.truncate(to: contextLength)
+            }
+            let seconds = median(times)
+            let base = points.first?.seconds ?? seconds
+            points.append(CostPoint(tokens: n, seconds: seconds, relativeCost: seconds / base))
+            note(String(format: "forward over %d tokens: %.2f ms (%.1f tok/s)", n, seconds * 1000, Double(n) / seconds))
+        }
+        return Report(
+            contextLength: contextLength, runs: runs, prefillTokensPerSecond: median(prefill),
+            decodeTokensPerSecond: median(decode), costCurve: points)
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+public func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let sorted = values.sorted()
+    let mid = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import PPD
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a continuation of a prompt (greedy by default).",
+        discussion: "The prompt is used as given (BOS added); the default model is a base model, so no chat template is applied.")
+
+    @Option(help: "GGUF model (default: $PPD_MODEL or ~/.cache/ppd/gemma-3-270m-q4_k_m.gguf).")
+    var model: String?
+
+    @Option(help: "Prompt text.")
+    var prompt: String
+
+    @Option(help: "Maximum number of tokens to generate.")
+    var maxTokens = 128
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+
+    @Option(help: "Top-k filter when sampling (0: off).")
+    var topK = 0
+
+    @Option(help: "Top-p (nucleus) filter when sampling (1: off).")
+    var topP: Float = 1
+
+    @Option(help: "Random seed for sampling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object instead of streaming text.")
+    var json = false
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
+        guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+    }
+
+    func run() throws {
+        let path = try ModelLocation.resolve(model)
+        let file = try GGUFFile(path: path)
+        let tokenizer = try SentencePieceTokenizer(gguf: file)
+        let transformer = try Transformer(file: file, threads: threads)
+        let promptTokens = tokenizer.encode(prompt)
+        let options = GenerationOptions(
+            maxTokens: maxTokens,
+            sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),
+            stopTokens: StopTokens.defaults(for: tokenizer.vocabulary))
+        var stream = StreamingDetokenizer(tokenizer: tokenizer)
+        let result = try AutoregressiveGenerator(model: transformer).generate(prompt: promptTokens, options: options) { token in
+            if !json {
+                print(stream.append(token), terminator: "")
+                fflush(stdout)
+            }
+            return true
+        }
+        let text = tokenizer.decode(result.tokens)
+        if json {
+            let report = GenerationReport(
+                promptTokens: result.promptTokens, tokens: result.tokens, text: text,
+                topLogits: result.topLogits.map { TokenLogit(token: $0.token, logit: $0.logit) },
+                stopReason: result.stopReason.rawValue,
+                prefillTokensPerSecond: result.prefillTokensPerSecond,
+                decodeTokensPerSecond: result.decodeTokensPerSecond)
+            print(try report.jsonString())
+        } else {
+            print(stream.finish())
+            FileHandle.standardError.write(Data(String(
+                format: "[%d prompt tokens, %d generated, stop: %@; prefill %.1f tok/s, decode %.1f tok/s]\n",
+                result.promptTokens.count, result.tokens.count, result.stopReason.rawValue,
+                result.prefillTokensPerSecond, result.decodeTokensPerSecond).utf8))
+        }
+    }
+}
+
+/// A `[token, logit]` pair, encoded as a two-element JSON array.
+struct TokenLogit: Encodable {
+    let token: Int32
+    let logit: Float
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        try container.encode(token)
+        try container.encode(logit)
+    }
+}
+
+/// The `--json` output of `ppd generate`.
+struct GenerationReport: Encodable {
+    let promptTokens: [Int32]
+    let tokens: [Int32]
+    let text: String
+    let topLogits: [TokenLogit]
+    let stopReason: String
+    let prefillTokensPerSecond: Double
+    let decodeTokensPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case promptTokens = "prompt_tokens", tokens, text, topLogits = "top_logits", stopReason = "stop_reason"
+        case prefillTokensPerSecond = "prefill_tokens_per_second", decodeTokensPerSecond = "decode_tokens_per_second"
+    }
+
+    func jsonString() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

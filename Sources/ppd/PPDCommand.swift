@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `ppd` command-line tool.
+@main
+struct PPDCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ppd",
+        abstract: "Parallel prompt decoding toolkit: inspect GGUF models, tokenize, generate, benchmark.",
+        subcommands: [Generate.self, Inspect.self, Tokenize.self, Bench.self])
+}
