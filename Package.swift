@@ -50,6 +50,11 @@ let package = Package(
             name: "ppd",
             dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimized),
+        .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Decoding", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -88,6 +88,14 @@ public final class GGUFFile: @unchecked Sendable {
                 }
                 shape.append(Int(dimension))
             }
+            var elements = 1
+            for dimension in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
+                guard !overflow, product < 1 << 44 else {
+                    throw GGUFError(path: path, reason: "tensor '\(name)' with shape \(shape) is impossibly large")
+                }
+                elements = product
+            }
             let rawType = try reader.read(UInt32.self)
             guard let type = TensorType(rawValue: rawType) else {
                 throw GGUFError(

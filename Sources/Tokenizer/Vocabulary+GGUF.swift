@@ -4,7 +4,8 @@ extension Vocabulary {
     /// Reads the vocabulary from a GGUF file's `tokenizer.ggml.*` metadata, with llama.cpp's
     /// defaults for a SentencePiece (`llama`) model: bos 1, eos 2, unk 0 and no pad unless the
     /// file says otherwise (an id outside the vocabulary keeps the default), `add_bos_token`
-    /// true, `add_eos_token` false, `add_space_prefix` true.
+    /// true, `add_eos_token` false, `add_space_prefix` true. Token types get llama.cpp's
+    /// corrections by text (see `LlamaCppTypeCorrections`: Gemma's `</s>` becomes control).
     ///
     /// Throws a `TokenizerError` naming the file when the tokenizer model is not `llama`, the
     /// token list is missing, or an array has the wrong type or length.
@@ -32,7 +33,7 @@ extension Vocabulary {
         let count = tokens.count
 
         let scores = try Self.scores(in: file, count: count) ?? []
-        let types = try Self.tokenTypes(in: file, count: count) ?? []
+        let fileTypes = try Self.tokenTypes(in: file, count: count) ?? [TokenType](repeating: .normal, count: count)
 
         func specialID(_ key: String, default defaultID: Int32?) throws -> Int32? {
             let fallback = defaultID.flatMap { $0 < count ? $0 : nil }
@@ -46,16 +47,24 @@ extension Vocabulary {
             return flag
         }
 
+        let eos = try specialID("tokenizer.ggml.eos_token_id", default: 2)
+        func validID(_ key: String) -> Int32? {
+            file.metadata[key]?.intValue.flatMap { $0 >= 0 && $0 < count ? Int32($0) : nil }
+        }
+        let endOfGeneration = [eos, validID("tokenizer.ggml.eot_token_id"), validID("tokenizer.ggml.eom_token_id")]
+
         try self.init(
-            tokens: tokens, scores: scores, types: types,
+            tokens: tokens, scores: scores, types: fileTypes,
             bos: try specialID("tokenizer.ggml.bos_token_id", default: 1),
-            eos: try specialID("tokenizer.ggml.eos_token_id", default: 2),
+            eos: eos,
             unk: try specialID("tokenizer.ggml.unknown_token_id", default: 0),
             pad: try specialID("tokenizer.ggml.padding_token_id", default: nil),
             addBOS: try flag("tokenizer.ggml.add_bos_token", default: true),
             addEOS: try flag("tokenizer.ggml.add_eos_token", default: false),
             addSpacePrefix: try flag("tokenizer.ggml.add_space_prefix", default: true),
             source: path)
+        LlamaCppTypeCorrections.apply(
+            to: &self, hasValidKey: { validID($0) != nil }, endOfGenerationIDs: endOfGeneration.compactMap { $0 })
     }
 
     /// The first `count` elements of the scores array (f32, or i32 as llama.cpp also accepts),

@@ -10,8 +10,9 @@ public struct Vocabulary: Sendable {
     /// Merge scores by id: SentencePiece merges the adjacent pair whose joined text has the
     /// highest score.
     public let scores: [Float]
-    /// Token types by id.
-    public let types: [TokenType]
+    /// Token types by id, as encoding and decoding use them (for a GGUF vocabulary: the file's
+    /// types with llama.cpp's corrections by text, see `init(gguf:)`).
+    public internal(set) var types: [TokenType]
     /// Beginning-of-sequence id.
     public let bos: Int32?
     /// End-of-sequence id.

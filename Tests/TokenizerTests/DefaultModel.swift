@@ -20,13 +20,12 @@ enum DefaultModel {
     }
 
     /// The tokenizer of the default model; fails (or skips, see above) when the file is absent.
-    static func tokenizer(file: StaticString = #filePath, line: UInt = #line) throws -> SentencePieceTokenizer {
+    static func tokenizer() throws -> SentencePieceTokenizer {
         guard FileManager.default.fileExists(atPath: path) else {
-            let message = "model file \(path) is missing: run `make test` or `Scripts/fetch-model.sh` to fetch it "
+            let message = "the default model is missing: run `make test` or `Scripts/fetch-model.sh` to fetch it "
                 + "(or set PPD_MODEL; PPD_ALLOW_MISSING_MODEL=1 skips these tests)"
-            if ProcessInfo.processInfo.environment["PPD_ALLOW_MISSING_MODEL"] == "1" { throw XCTSkip(message) }
-            XCTFail(message, file: file, line: line)
-            throw TokenizerError(source: path, reason: "missing")
+            if ProcessInfo.processInfo.environment["PPD_ALLOW_MISSING_MODEL"] == "1" { throw XCTSkip("\(path): \(message)") }
+            throw TokenizerError(source: path, reason: message)  // fails the test with this message
         }
         return try loaded.get()
     }
@@ -70,8 +69,8 @@ enum Fixtures {
         }
     }
 
-    static func tokenizeCases() throws -> [TokenizeCase] {
+    static func tokenizeCases(_ name: String = "llama_cpp_tokenize.json") throws -> [TokenizeCase] {
         struct File: Decodable { let cases: [TokenizeCase] }
-        return try JSONDecoder().decode(File.self, from: data("llama_cpp_tokenize.json")).cases
+        return try JSONDecoder().decode(File.self, from: data(name)).cases
     }
 }

@@ -20,6 +20,8 @@ final class GemmaTokenizerTests: XCTestCase {
         XCTAssertEqual(vocabulary.id(for: "<end_of_turn>"), 106)
         XCTAssertEqual(vocabulary.types[105], .control)
         XCTAssertEqual(vocabulary.types[107], .userDefined)  // "\n"
+        XCTAssertEqual(vocabulary.types[212], .control)  // "</s>": user-defined in the file, control in llama.cpp
+        XCTAssertEqual(vocabulary.types[203], .userDefined)  // "<s>"
         XCTAssertEqual(vocabulary.id(for: "<0x0A>"), 248)
     }
 
@@ -45,6 +47,27 @@ final class GemmaTokenizerTests: XCTestCase {
     func testMatchesLlamaCppOnExtraTexts() throws {
         let tokenizer = try DefaultModel.tokenizer()
         let cases = try Fixtures.tokenizeCases()
+        XCTAssertGreaterThan(cases.count, 60)
+        for item in cases {
+            let name = item.text.debugDescription
+            XCTAssertEqual(tokenizer.encode(item.text), item.addSpecialParseSpecial, name)
+            XCTAssertEqual(tokenizer.encode(item.text, parseSpecial: false), item.addSpecialNoParse, name)
+            XCTAssertEqual(tokenizer.encode(item.text, addSpecial: false), item.noAddParseSpecial, name)
+            XCTAssertEqual(tokenizer.encode(item.text, addSpecial: false, parseSpecial: false), item.noAddNoParse, name)
+            XCTAssertEqual(tokenizer.decode(item.addSpecialParseSpecial), item.detokenized, name)
+        }
+    }
+
+    /// The same vocabulary with `add_space_prefix` switched on, against llama.cpp on a copy of
+    /// the model's metadata with that flag flipped: the prefix goes on the first fragment and
+    /// on every fragment after a special token.
+    func testMatchesLlamaCppWithSpacePrefix() throws {
+        let gemma = try DefaultModel.tokenizer().vocabulary
+        let tokenizer = SentencePieceTokenizer(
+            vocabulary: try Vocabulary(
+                tokens: gemma.tokens, scores: gemma.scores, types: gemma.types, bos: gemma.bos, eos: gemma.eos,
+                unk: gemma.unk, pad: gemma.pad, addBOS: true, addEOS: false, addSpacePrefix: true))
+        let cases = try Fixtures.tokenizeCases("llama_cpp_tokenize_space_prefix.json")
         XCTAssertGreaterThan(cases.count, 60)
         for item in cases {
             let name = item.text.debugDescription

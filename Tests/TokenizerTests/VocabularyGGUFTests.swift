@@ -40,7 +40,8 @@ final class VocabularyGGUFTests: XCTestCase {
         let vocabulary = try Vocabulary(gguf: gguf)
         XCTAssertEqual(vocabulary.count, 7)
         XCTAssertEqual(vocabulary.scores, [Float](repeating: 0, count: 7))
-        XCTAssertEqual(vocabulary.types, [TokenType](repeating: .normal, count: 7))
+        // No types in the file: all normal, except "</s>", which llama.cpp makes control by its text.
+        XCTAssertEqual(vocabulary.types, [.normal, .normal, .control, .normal, .normal, .normal, .normal])
         XCTAssertEqual(vocabulary.bos, 1)
         XCTAssertEqual(vocabulary.eos, 2)
         XCTAssertEqual(vocabulary.unk, 0)
@@ -77,6 +78,27 @@ final class VocabularyGGUFTests: XCTestCase {
         XCTAssertFalse(vocabulary.addSpacePrefix)
         let tokenizer = try SentencePieceTokenizer(gguf: gguf)
         XCTAssertEqual(tokenizer.encode("a\na"), [4, 6, 4, 1])
+    }
+
+    func testLlamaCppTypeCorrectionsByText() throws {
+        let texts = ["<unk>", "<s>", "</s>", "<|im_end|>", "<PRE>", "<|channel|>", "x", "<|fim_prefix|>", "<SUF>"]
+        let given: [Int32] = [2, 3, 4, 1, 1, 3, 1, 1, 1]
+        let gguf = try file([
+            ("tokenizer.ggml.model", .string("llama")),
+            ("tokenizer.ggml.tokens", Self.strings(texts)),
+            ("tokenizer.ggml.token_type", .array(elementType: .int32, values: given.map { .int32($0) })),
+            ("tokenizer.ggml.fim_suf_token_id", .uint32(6)),
+        ])
+        let types = try Vocabulary(gguf: gguf).types
+        XCTAssertEqual(types[2], .control)  // "</s>" ends generation
+        XCTAssertEqual(types[3], .control)  // "<|im_end|>" too
+        XCTAssertEqual(types[4], .control)  // fill-in-the-middle prefix, no id in the file
+        XCTAssertEqual(types[7], .control)
+        XCTAssertEqual(types[5], .userDefined)  // gpt-oss marker, always rendered
+        XCTAssertEqual(types[6], .normal)
+        XCTAssertEqual(types[8], .normal)  // the file names the suffix token: no guessing
+        // Hand-made vocabularies keep their types as given.
+        XCTAssertEqual(try Vocabulary(tokens: texts, types: given.map { TokenType(gguf: Int($0)) }).types[2], .userDefined)
     }
 
     func testOutOfRangeSpecialIdKeepsTheDefault() throws {

