@@ -1,13 +1,15 @@
 import Foundation
 import Synchronization
 
-/// A fixed set of worker threads for data-parallel loops over a few large tasks.
+/// A fixed set of worker threads for data-parallel loops.
 ///
-/// `run(tasks:_:)` hands task `i` to thread `i % threadCount` (the caller is thread 0) and
-/// returns when all tasks are done. Work is split by output rows only, never inside a
-/// reduction, so results do not depend on the thread count. Workers spin briefly between jobs
-/// (a decode step issues ~100 jobs of a few microseconds to a millisecond each) and then sleep.
-/// One `run` at a time: a pool belongs to one model instance, used from one thread.
+/// `run(tasks:_:)` runs `body(i)` for every task index; threads (the caller included) claim
+/// tasks one at a time from a shared counter, so a thread that the operating system preempts
+/// (this machine is shared) delays the job by at most one task, not half of it. Which thread
+/// runs a task never changes what the task computes: kernels split work by output rows only,
+/// never inside a reduction. Workers spin briefly between jobs (a decode step issues ~150 jobs
+/// of microseconds to milliseconds each) and then sleep. One `run` at a time: a pool belongs to
+/// one model instance, used from one thread.
 public final class ThreadPool: @unchecked Sendable {
     /// Number of threads that execute tasks, the calling thread included.
     public let threadCount: Int
@@ -15,49 +17,52 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// State the workers hold on to; it outlives the pool until every worker has exited.
     private final class Shared: @unchecked Sendable {
-        let generation = Atomic<Int>(0)
-        let finished = Atomic<Int>(0)
+        /// Job number in the high 32 bits, next unclaimed task in the low 32 bits.
+        let claim = Atomic<UInt64>(0)
+        let completed = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
         let sleepLock = NSCondition()
         var job: ((Int) -> Void)?
         var taskCount = 0
-        let threadCount: Int
         let spinLimit: Int
 
-        init(threadCount: Int, spinLimit: Int) {
-            self.threadCount = threadCount
-            self.spinLimit = spinLimit
+        init(spinLimit: Int) { self.spinLimit = spinLimit }
+
+        /// Claims and runs tasks of job `number` until none is left.
+        func work(on number: UInt64) {
+            while true {
+                let current = claim.load(ordering: .acquiring)
+                guard current >> 32 == number else { return }
+                let task = Int(current & 0xFFFF_FFFF)
+                guard task < taskCount else { return }
+                let (exchanged, _) = claim.compareExchange(
+                    expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+                guard exchanged else { continue }
+                // The job cannot change before this task completes, so reading it here is safe.
+                job!(task)
+                completed.add(1, ordering: .releasing)
+            }
         }
 
-        func publish() {
-            sleepLock.lock()
-            generation.add(1, ordering: .releasing)
-            sleepLock.broadcast()
-            sleepLock.unlock()
-        }
-
-        func workerLoop(_ worker: Int) {
-            var seen = 0
+        func workerLoop() {
+            var seen: UInt64 = 0
             while true {
                 var spins = 0
-                while generation.load(ordering: .acquiring) == seen {
+                var number = claim.load(ordering: .acquiring) >> 32
+                while number == seen && !stopping.load(ordering: .relaxed) {
                     spins += 1
                     if spins > spinLimit {
                         sleepLock.lock()
-                        while generation.load(ordering: .acquiring) == seen { sleepLock.wait() }
+                        while claim.load(ordering: .acquiring) >> 32 == seen && !stopping.load(ordering: .relaxed) {
+                            sleepLock.wait()
+                        }
                         sleepLock.unlock()
                     }
+                    number = claim.load(ordering: .acquiring) >> 32
                 }
-                seen = generation.load(ordering: .acquiring)
                 if stopping.load(ordering: .acquiring) { return }
-                if let job {
-                    var i = worker
-                    while i < taskCount {
-                        job(i)
-                        i += threadCount
-                    }
-                }
-                finished.add(1, ordering: .releasing)
+                seen = number
+                work(on: number)
             }
         }
     }
@@ -65,22 +70,24 @@ public final class ThreadPool: @unchecked Sendable {
     /// Creates a pool of `threadCount` threads (default: active processor count).
     public init(threadCount: Int = ProcessInfo.processInfo.activeProcessorCount, spinIterations: Int = 100_000) {
         self.threadCount = max(1, threadCount)
-        shared = Shared(threadCount: self.threadCount, spinLimit: spinIterations)
-        for worker in 1..<self.threadCount {
+        shared = Shared(spinLimit: spinIterations)
+        for _ in 1..<self.threadCount {
             let state = shared
-            let thread = Thread { state.workerLoop(worker) }
+            let thread = Thread { state.workerLoop() }
             thread.stackSize = 1 << 20
             thread.start()
         }
     }
 
     deinit {
+        shared.sleepLock.lock()
         shared.stopping.store(true, ordering: .releasing)
-        shared.publish()
+        shared.sleepLock.broadcast()
+        shared.sleepLock.unlock()
     }
 
     /// Runs `body(i)` for `i` in `0..<tasks` across the pool; returns when all are done.
-    /// With `tasks == 1` or a single thread, runs inline.
+    /// With one task or one thread, runs inline.
     public func run(tasks: Int, _ body: (Int) -> Void) {
         if tasks <= 0 { return }
         if tasks == 1 || threadCount == 1 {
@@ -88,26 +95,27 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            shared.job = escapable
-            shared.taskCount = tasks
-            shared.finished.store(0, ordering: .relaxed)
-            shared.publish()
-            var i = 0
-            while i < tasks {
-                escapable(i)
-                i += threadCount
-            }
-            while shared.finished.load(ordering: .acquiring) < threadCount - 1 {}
-            shared.job = nil
+            let s = shared
+            s.job = escapable
+            s.taskCount = tasks
+            s.completed.store(0, ordering: .relaxed)
+            let number = (s.claim.load(ordering: .relaxed) >> 32) &+ 1
+            s.sleepLock.lock()
+            s.claim.store(number << 32, ordering: .releasing)
+            s.sleepLock.broadcast()
+            s.sleepLock.unlock()
+            s.work(on: number)
+            while s.completed.load(ordering: .acquiring) < tasks {}
+            s.job = nil
         }
     }
 
-    /// Splits `0..<count` into contiguous chunks (multiples of `granularity`), one per thread,
-    /// and runs `body(range)` on each.
+    /// Splits `0..<count` into contiguous chunks (multiples of `granularity`), several per
+    /// thread, and runs `body(range)` on each.
     public func parallelFor(count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
         let units = (count + granularity - 1) / granularity
-        let parts = min(threadCount, units)
-        if parts <= 1 {
+        let parts = min(threadCount * 8, units)
+        if parts <= 1 || threadCount == 1 {
             if count > 0 { body(0..<count) }
             return
         }
