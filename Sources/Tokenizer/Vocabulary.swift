@@ -33,8 +33,10 @@ public struct Vocabulary: Sendable {
 
     /// A vocabulary from its parts (hand-made vocabularies for tests, or converted ones).
     ///
-    /// `scores` and `types` default to 0 and `.normal` when empty. Throws when the arrays have
-    /// different lengths, a text appears twice, or a special id is out of range.
+    /// `scores` and `types` default to 0 and `.normal` when empty; the types are used as given
+    /// (no corrections by text, unlike `init(gguf:)`). `source` names the vocabulary in errors.
+    /// Throws a `TokenizerError` when there are no tokens, the arrays have different lengths, a
+    /// text appears twice (llama.cpp refuses such files too), or a special id is out of range.
     public init(
         tokens: [String], scores: [Float] = [], types: [TokenType] = [],
         bos: Int32? = nil, eos: Int32? = nil, unk: Int32? = nil, pad: Int32? = nil,
