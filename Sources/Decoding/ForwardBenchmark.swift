@@ -1,7 +1,10 @@
 import Foundation
+import Kernels
 import Models
 
-/// Measures a model's speed on this machine: prefill and decode throughput, and the latency of
+/// Measures a model's speed on this machine: prefill throughput (over `contextLength` tokens),
+/// decode throughput (`decodeSteps` greedy steps from an empty context, like llama-bench's
+/// `tg` test), and the latency of
 /// one forward pass over n new tokens after a fixed context (the cost curve that hardware-aware
 /// tree sizing uses). All figures are medians over `runs` repetitions.
 public struct ForwardBenchmark {
@@ -56,8 +59,10 @@ public struct ForwardBenchmark {
             let t = ContinuousClock.now
             _ = try model.forward(tokens: context, cache: cache, logitRows: [contextLength - 1])
             prefill.append(Double(contextLength) / t.secondsSince())
+            // Decode from an empty context, as llama-bench's tg test does.
+            cache.reset()
+            var token = context[0]
             let d = ContinuousClock.now
-            var token = context.last!
             for _ in 0..<decodeSteps {
                 let logits = try model.forward(tokens: [token], cache: cache)
                 token = Int32(logits.last.argmax())

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Models
 
 /// Why generation stopped.
@@ -98,13 +99,5 @@ public final class AutoregressiveGenerator {
         return GenerationResult(
             promptTokens: prompt, tokens: tokens, topLogits: top, stopReason: reason,
             prefillSeconds: prefillSeconds, decodeSeconds: decodeSeconds, decodeSteps: steps)
-    }
-}
-
-extension ContinuousClock.Instant {
-    /// Seconds elapsed since this instant.
-    public func secondsSince() -> Double {
-        let d = ContinuousClock.now - self
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

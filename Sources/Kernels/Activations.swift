@@ -4,13 +4,22 @@ import Foundation
 public enum Activations {
     /// gate <- gelu_tanh(gate) * up, elementwise over `count` values.
     /// gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    /// 16 lanes at a time with `VectorMath.tanh`, the tail with the same formula on one lane.
     @inlinable
     public static func geluTanhGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
         let c: Float = 0.797_884_56  // sqrt(2/pi)
-        for i in 0..<count {
-            let x = gate[i]
+        var i = 0
+        while i < count {
+            var x = SIMD16<Float>(), u = SIMD16<Float>()
+            let lanes = min(16, count - i)
+            for l in 0..<lanes {
+                x[l] = gate[i + l]
+                u[l] = up[i + l]
+            }
             let inner = c * (x + 0.044715 * x * x * x)
-            gate[i] = 0.5 * x * (1 + tanhf(inner)) * up[i]
+            let y = 0.5 * x * (1 + VectorMath.tanh(inner)) * u
+            for l in 0..<lanes { gate[i + l] = y[l] }
+            i += 16
         }
     }
 

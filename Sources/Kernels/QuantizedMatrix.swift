@@ -14,6 +14,10 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// Number of input features (the dot-product length); a multiple of 32.
     public let columns: Int
 
+    /// Whether the kernels prefetch ahead: for all but tiny matrices, since in a forward pass the
+    /// layers' weights are evicted by the output layer's 178 MB stream and come from memory.
+    public var isStreamed: Bool { rows * rowBytes > 64 << 10 }
+
     /// Bytes per encoded row.
     public var rowBytes: Int { type.byteCount(elements: columns) }
 
@@ -143,5 +147,26 @@ public enum Dot {
         out[1] = horizontalSum(e1 + o1)
         out[2] = horizontalSum(e2 + o2)
         out[3] = horizontalSum(e3 + o3)
+    }
+}
+
+extension QuantizedMatrix {
+    /// Several products of the same input rows as one parallel job (fewer synchronisations
+    /// than one job per matrix): `outputs[i]` receives `matrices[i]`'s product, count x rows.
+    public static func multiply(
+        _ matrices: [QuantizedMatrix], _ x: UnsafePointer<Float>, count: Int,
+        into outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool
+    ) {
+        precondition(matrices.count == outputs.count)
+        var starts = [0]
+        for m in matrices { starts.append(starts.last! + m.rows) }
+        pool.parallelFor(count: starts.last!, granularity: rowGroup) { range in
+            for (i, m) in matrices.enumerated() {
+                let lower = max(range.lowerBound, starts[i]), upper = min(range.upperBound, starts[i + 1])
+                guard lower < upper else { continue }
+                let local = (lower - starts[i])..<(upper - starts[i])
+                m.multiply(x, count: count, into: outputs[i] + local.lowerBound, outputStride: m.rows, rowRange: local, pool: .inline)
+            }
+        }
     }
 }

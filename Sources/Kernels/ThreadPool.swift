@@ -67,6 +67,10 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// A pool without workers: everything runs on the calling thread. Kernels called from inside
+    /// another pool's task use it.
+    public static let inline = ThreadPool(threadCount: 1)
+
     /// Creates a pool of `threadCount` threads (default: active processor count).
     public init(threadCount: Int = ProcessInfo.processInfo.activeProcessorCount, spinIterations: Int = 100_000) {
         self.threadCount = max(1, threadCount)

@@ -94,9 +94,15 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             // Attention block: normed = norm(x); q, k, v projections [n x heads*headDim].
             normed = x
             Norms.rmsNorm(&normed, rows: n, width: c.hiddenSize, weight: w.attentionNorm, eps: c.rmsEps)
-            w.query.multiply(normed, count: n, into: &q, pool: pool)
-            w.key.multiply(normed, count: n, into: &k, pool: pool)
-            w.value.multiply(normed, count: n, into: &v, pool: pool)
+            q.withUnsafeMutableBufferPointer { qb in
+                k.withUnsafeMutableBufferPointer { kb in
+                    v.withUnsafeMutableBufferPointer { vb in
+                        QuantizedMatrix.multiply(
+                            [w.query, w.key, w.value], normed, count: n,
+                            into: [qb.baseAddress!, kb.baseAddress!, vb.baseAddress!], pool: pool)
+                    }
+                }
+            }
             if let qNorm = w.queryNorm, let kNorm = w.keyNorm {
                 Norms.rmsNorm(&q, rows: n * c.heads, width: c.headDim, weight: qNorm, eps: c.rmsEps)
                 Norms.rmsNorm(&k, rows: n * c.kvHeads, width: c.headDim, weight: kNorm, eps: c.rmsEps)
@@ -137,12 +143,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             // Feed-forward block: down(act(gate(norm(x))) * up(norm(x))) [n x ffn -> n x hidden].
             normed = x
             Norms.rmsNorm(&normed, rows: n, width: c.hiddenSize, weight: w.ffnNorm, eps: c.rmsEps)
-            w.gate.multiply(normed, count: n, into: &gate, pool: pool)
-            w.up.multiply(normed, count: n, into: &up, pool: pool)
-            switch c.activation {
-            case .geluTanh: Activations.geluTanhGate(&gate, up, count: gate.count)
-            case .silu: Activations.siluGate(&gate, up, count: gate.count)
-            }
+            gatedFeedForward(w, normed, n, &gate, &up)
             w.down.multiply(gate, count: n, into: &projected, pool: pool)
             if let post = w.postFFNNorm {
                 Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
@@ -161,6 +162,30 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         var logits = [Float](repeating: 0, count: outputRows.count * c.vocabSize)
         weights.output.multiply(selected, count: outputRows.count, into: &logits, pool: pool)
         return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
+    }
+
+    /// gate <- act(W_gate x) * (W_up x) for n input rows, one parallel job over the FFN rows.
+    private func gatedFeedForward(_ w: LayerWeights, _ x: [Float], _ n: Int, _ gate: inout [Float], _ up: inout [Float]) {
+        let ffn = config.ffnSize
+        let activation = config.activation
+        x.withUnsafeBufferPointer { xb in
+            gate.withUnsafeMutableBufferPointer { gb in
+                up.withUnsafeMutableBufferPointer { ub in
+                    let input = xb.baseAddress!, g = gb.baseAddress!, u = ub.baseAddress!
+                    pool.parallelFor(count: ffn, granularity: QuantizedMatrix.rowGroup) { rows in
+                        w.gate.multiply(input, count: n, into: g + rows.lowerBound, outputStride: ffn, rowRange: rows, pool: .inline)
+                        w.up.multiply(input, count: n, into: u + rows.lowerBound, outputStride: ffn, rowRange: rows, pool: .inline)
+                        for j in 0..<n {
+                            let offset = j * ffn + rows.lowerBound
+                            switch activation {
+                            case .geluTanh: Activations.geluTanhGate(g + offset, u + offset, count: rows.count)
+                            case .silu: Activations.siluGate(g + offset, u + offset, count: rows.count)
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private func observe(_ hook: ActivationHook?, _ layer: Int, _ tap: ActivationTap, _ values: [Float], _ rows: Int) {

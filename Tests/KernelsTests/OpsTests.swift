@@ -88,3 +88,25 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(covered, [Int](repeating: 1, count: 101))
     }
 }
+
+final class VectorMathTests: XCTestCase {
+    func testExpAndTanhAreAccurateToAFewUlps() {
+        var worstExp: Float = 0, worstTanh: Float = 0
+        var x: Float = -20
+        while x < 20 {
+            let v = SIMD16<Float>((0..<16).map { x + Float($0) * 0.0013 })
+            let e = VectorMath.exp(v), t = VectorMath.tanh(v)
+            for i in 0..<16 {
+                worstExp = max(worstExp, abs(e[i] - Foundation.exp(v[i])) / Foundation.exp(v[i]))
+                worstTanh = max(worstTanh, abs(t[i] - Foundation.tanh(v[i])))
+            }
+            x += 0.0213
+        }
+        XCTAssertLessThan(worstExp, 4e-7)
+        XCTAssertLessThan(worstTanh, 3e-7)
+        let extremes = VectorMath.exp(SIMD16<Float>(repeating: 1000))
+        XCTAssertTrue(extremes[0].isFinite)
+        XCTAssertEqual(VectorMath.tanh(SIMD16<Float>(repeating: 50))[0], 1)
+        XCTAssertEqual(VectorMath.tanh(SIMD16<Float>(repeating: -50))[0], -1)
+    }
+}
