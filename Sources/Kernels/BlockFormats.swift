@@ -1,6 +1,7 @@
 /// Block formats as seen by the fused matrix kernel: a block is `blockSize / 16` groups of 16
-/// elements, each group decoding to `scale * q + offset` with q small integers (as floats).
-/// The kernel multiplies q by the input first and applies scale and offset per group:
+/// elements, each group decoding to `scale * q + offset` with q small integers (as floats);
+/// `groupsPerScale` consecutive groups (a span) share scale and offset. The kernel multiplies q by
+/// the input first and applies scale and offset once per span:
 /// sum_i (scale q_i + offset) x_i = scale * sum_i q_i x_i + offset * sum_i x_i.
 /// These decode exactly the values `Dequantize` produces (the kernel tests check it).
 @usableFromInline
@@ -9,14 +10,17 @@ protocol FusedBlockFormat {
     static var blockSize: Int { get }
     /// Bytes per block.
     static var blockBytes: Int { get }
-    /// Whether groups have a nonzero offset (then the kernel needs the input's group sums).
+    /// Whether groups have a nonzero offset (then the kernel needs the input's span sums).
     static var hasOffset: Bool { get }
+    /// Consecutive groups sharing one scale and offset: 1 or 2.
+    static var groupsPerScale: Int { get }
     /// Decodes 16-group `g` of `block`: its small integers as floats, its scale and its offset
     /// (0 when `hasOffset` is false).
     static func group(_ block: UnsafeRawPointer, _ g: Int) -> (q: SIMD16<Float>, scale: Float, offset: Float)
 }
 
 @usableFromInline enum Q8_0Format: FusedBlockFormat {
+    @usableFromInline static var groupsPerScale: Int { 2 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 34 }
     @usableFromInline static var hasOffset: Bool { false }
@@ -29,6 +33,7 @@ protocol FusedBlockFormat {
 }
 
 @usableFromInline enum Q4_0Format: FusedBlockFormat {
+    @usableFromInline static var groupsPerScale: Int { 2 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 18 }
     @usableFromInline static var hasOffset: Bool { false }
@@ -42,6 +47,7 @@ protocol FusedBlockFormat {
 }
 
 @usableFromInline enum Q5_0Format: FusedBlockFormat {
+    @usableFromInline static var groupsPerScale: Int { 2 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 22 }
     @usableFromInline static var hasOffset: Bool { false }
@@ -58,6 +64,7 @@ protocol FusedBlockFormat {
 }
 
 @usableFromInline enum Q4_KFormat: FusedBlockFormat {
+    @usableFromInline static var groupsPerScale: Int { 2 }
     @usableFromInline static var blockSize: Int { 256 }
     @usableFromInline static var blockBytes: Int { 144 }
     @usableFromInline static var hasOffset: Bool { true }
@@ -75,6 +82,7 @@ protocol FusedBlockFormat {
 }
 
 @usableFromInline enum Q6_KFormat: FusedBlockFormat {
+    @usableFromInline static var groupsPerScale: Int { 1 }
     @usableFromInline static var blockSize: Int { 256 }
     @usableFromInline static var blockBytes: Int { 210 }
     @usableFromInline static var hasOffset: Bool { false }

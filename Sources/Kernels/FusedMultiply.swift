@@ -4,16 +4,17 @@ import CKernelSupport
 ///
 /// Work is tiled as 4 weight rows x up to 4 input rows: each weight group is decoded once per
 /// tile and used for every input row of the tile. The arithmetic of one output element is
-/// fixed: for each 16-group g in order, `acc = acc + scale_g * (q_g * x_g)` (a rounded product,
-/// then a fused multiply-add), and for formats with offsets `offsets += offset_g * sum(x_g)` in
-/// scalar order; the result is `horizontalSum(acc) + offsets`. Tiles only change which
-/// elements are computed together, never how one is computed.
+/// fixed: for each span (`groupsPerScale` groups sharing a scale) in order,
+/// `t = q_0 * x_0`, then `t = t + q_1 * x_1` (fused) for a second group, then
+/// `acc = acc + scale * t` (fused); for formats with offsets `offsets += offset * sum(x_span)` in
+/// scalar order; the result is `horizontalSum(acc) + offsets`. Tiles only change which elements
+/// are computed together, never how one is computed.
 @usableFromInline
 enum FusedMultiply {
     static let rowTile = 4
     static let inputTile = 4
     /// How many rows ahead of the current tile the kernels prefetch (hardware prefetchers stop
-    /// at 4 KiB page boundaries; measured best of 8 and 16 on this machine).
+    /// at 4 KiB page boundaries; 16 measured better than 8 on this machine).
     static let prefetchRows = 16
 
     /// y[j * outputStride + r - rowRange.lowerBound] = dot(W[r], x[j]) for r in rowRange.
@@ -22,18 +23,21 @@ enum FusedMultiply {
         y: UnsafeMutablePointer<Float>, outputStride: Int, rowRange: Range<Int>, pool: ThreadPool
     ) {
         let columns = matrix.columns
-        // Sums of each 16-group of each input row, for the offset terms.
-        var groupSums = [Float](repeating: 0, count: F.hasOffset ? count * columns / 16 : 1)
+        // Sums of each span of each input row, for the offset terms.
+        let spanWidth = 16 * F.groupsPerScale
+        var groupSums = [Float](repeating: 0, count: F.hasOffset ? count * columns / spanWidth : 1)
         if F.hasOffset {
             for j in 0..<count {
-                for g in 0..<columns / 16 {
-                    groupSums[j * columns / 16 + g] = Dot.horizontalSum(Dot.load(x + j * columns + g * 16))
+                for span in 0..<columns / spanWidth {
+                    let p = x + j * columns + span * spanWidth
+                    groupSums[j * columns / spanWidth + span] = Dot.horizontalSum(
+                        F.groupsPerScale == 2 ? Dot.load(p) + Dot.load(p + 16) : Dot.load(p))
                 }
             }
         }
         groupSums.withUnsafeBufferPointer { sumsBuffer in
             let sums = sumsBuffer.baseAddress!
-            let sumStride = columns / 16
+            let sumStride = columns / spanWidth
             pool.parallelFor(count: rowRange.count, granularity: rowTile) { local in
                 var row = rowRange.lowerBound + local.lowerBound
                 let end = rowRange.lowerBound + local.upperBound
@@ -77,19 +81,32 @@ enum FusedMultiply {
     static func single<F: FusedBlockFormat>(
         _: F.Type, _ m: QuantizedMatrix, _ row: Int, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>
     ) -> Float {
-        let groups = F.blockSize / 16
+        let spans = F.blockSize / 16 / F.groupsPerScale
         var acc = SIMD16<Float>()
         var offsets: Float = 0
         let base = m.data + row * m.rowBytes
         for b in 0..<m.columns / F.blockSize {
-            for g in 0..<groups {
-                let k = b * groups + g
-                let (q, scale, offset) = F.group(base + b * F.blockBytes, g)
-                acc = acc.addingProduct(SIMD16(repeating: scale), q * Dot.load(x + 16 * k))
+            for s in 0..<spans {
+                let k = b * spans + s
+                let (t, scale, offset) = spanProduct(F.self, base + b * F.blockBytes, s, x + 16 * F.groupsPerScale * k)
+                acc = acc.addingProduct(SIMD16(repeating: scale), t)
                 if F.hasOffset { offsets += offset * sums[k] }
             }
         }
         return Dot.horizontalSum(acc) + offsets
+    }
+
+    /// q * x summed over the groups of span `s` of `block` (lane-wise), with the span's scale and offset.
+    @inline(__always)
+    static func spanProduct<F: FusedBlockFormat>(
+        _: F.Type, _ block: UnsafeRawPointer, _ s: Int, _ x: UnsafePointer<Float>
+    ) -> (SIMD16<Float>, Float, Float) {
+        let first = F.group(block, s * F.groupsPerScale)
+        var t = first.q * Dot.load(x)
+        if F.groupsPerScale == 2 {
+            t = t.addingProduct(F.group(block, s * 2 + 1).q, Dot.load(x + 16))
+        }
+        return (t, first.scale, first.offset)
     }
 
     /// Four output elements: weight rows row..<row+4 with one input x, into out[0..<4].
@@ -98,7 +115,7 @@ enum FusedMultiply {
         _: F.Type, _ m: QuantizedMatrix, _ row: Int, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>,
         _ out: UnsafeMutablePointer<Float>
     ) {
-        let groups = F.blockSize / 16
+        let spans = F.blockSize / 16 / F.groupsPerScale
         var acc0 = SIMD16<Float>(), acc1 = acc0, acc2 = acc0, acc3 = acc0
         var offsets = SIMD4<Float>()
         let rowBytes = m.rowBytes
@@ -115,17 +132,17 @@ enum FusedMultiply {
                 ppd_prefetch(base2 + ahead)
                 ppd_prefetch(base3 + ahead)
             }
-            for g in 0..<groups {
-                let k = b * groups + g
-                let xg = Dot.load(x + 16 * k)
-                let w0 = F.group(base0 + o, g), w1 = F.group(base1 + o, g)
-                let w2 = F.group(base2 + o, g), w3 = F.group(base3 + o, g)
-                acc0 = acc0.addingProduct(SIMD16(repeating: w0.scale), w0.q * xg)
-                acc1 = acc1.addingProduct(SIMD16(repeating: w1.scale), w1.q * xg)
-                acc2 = acc2.addingProduct(SIMD16(repeating: w2.scale), w2.q * xg)
-                acc3 = acc3.addingProduct(SIMD16(repeating: w3.scale), w3.q * xg)
+            for s in 0..<spans {
+                let k = b * spans + s
+                let xs = x + 16 * F.groupsPerScale * k
+                let w0 = spanProduct(F.self, base0 + o, s, xs), w1 = spanProduct(F.self, base1 + o, s, xs)
+                let w2 = spanProduct(F.self, base2 + o, s, xs), w3 = spanProduct(F.self, base3 + o, s, xs)
+                acc0 = acc0.addingProduct(SIMD16(repeating: w0.1), w0.0)
+                acc1 = acc1.addingProduct(SIMD16(repeating: w1.1), w1.0)
+                acc2 = acc2.addingProduct(SIMD16(repeating: w2.1), w2.0)
+                acc3 = acc3.addingProduct(SIMD16(repeating: w3.1), w3.0)
                 if F.hasOffset {
-                    offsets += SIMD4(w0.offset, w1.offset, w2.offset, w3.offset) * SIMD4(repeating: sums[k])
+                    offsets += SIMD4(w0.2, w1.2, w2.2, w3.2) * SIMD4(repeating: sums[k])
                 }
             }
         }
@@ -143,9 +160,10 @@ enum FusedMultiply {
         _ out: UnsafeMutablePointer<Float>, _ stride: Int
     ) {
         typealias Four = (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
-        let groups = F.blockSize / 16
+        let groups = F.groupsPerScale
+        let spans = F.blockSize / 16 / groups
         let columns = m.columns
-        let sumStride = columns / 16
+        let sumStride = columns / (16 * groups)
         let zero = SIMD16<Float>()
         var acc: (Four, Four, Four, Four) = ((zero, zero, zero, zero), (zero, zero, zero, zero), (zero, zero, zero, zero), (zero, zero, zero, zero))
         var offsets = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
@@ -154,20 +172,28 @@ enum FusedMultiply {
         for b in 0..<columns / F.blockSize {
             let o = b * F.blockBytes
             if m.isStreamed { for r in 0..<4 { ppd_prefetch(base + (r + prefetchRows) * rowBytes + o) } }
-            for g in 0..<groups {
-                let k = b * groups + g
-                let e = 16 * k
-                let x0 = Dot.load(x + e), x1 = Dot.load(x + columns + e)
-                let x2 = Dot.load(x + 2 * columns + e), x3 = Dot.load(x + 3 * columns + e)
-                let s = F.hasOffset ? SIMD4(sums[k], sums[sumStride + k], sums[2 * sumStride + k], sums[3 * sumStride + k]) : SIMD4()
+            for s in 0..<spans {
+                let k = b * spans + s
+                let e = 16 * groups * k
+                let sum = F.hasOffset ? SIMD4(sums[k], sums[sumStride + k], sums[2 * sumStride + k], sums[3 * sumStride + k]) : SIMD4()
                 @inline(__always) func step(_ r: Int, _ a: inout Four, _ off: inout SIMD4<Float>) {
-                    let w = F.group(base + r * rowBytes + o, g)
-                    let scale = SIMD16<Float>(repeating: w.scale)
-                    a.0 = a.0.addingProduct(scale, w.q * x0)
-                    a.1 = a.1.addingProduct(scale, w.q * x1)
-                    a.2 = a.2.addingProduct(scale, w.q * x2)
-                    a.3 = a.3.addingProduct(scale, w.q * x3)
-                    if F.hasOffset { off += SIMD4(repeating: w.offset) * s }
+                    let block = base + r * rowBytes + o
+                    let first = F.group(block, s * groups)
+                    var t0 = first.q * Dot.load(x + e), t1 = first.q * Dot.load(x + columns + e)
+                    var t2 = first.q * Dot.load(x + 2 * columns + e), t3 = first.q * Dot.load(x + 3 * columns + e)
+                    if groups == 2 {
+                        let q = F.group(block, s * 2 + 1).q
+                        t0 = t0.addingProduct(q, Dot.load(x + e + 16))
+                        t1 = t1.addingProduct(q, Dot.load(x + columns + e + 16))
+                        t2 = t2.addingProduct(q, Dot.load(x + 2 * columns + e + 16))
+                        t3 = t3.addingProduct(q, Dot.load(x + 3 * columns + e + 16))
+                    }
+                    let scale = SIMD16<Float>(repeating: first.scale)
+                    a.0 = a.0.addingProduct(scale, t0)
+                    a.1 = a.1.addingProduct(scale, t1)
+                    a.2 = a.2.addingProduct(scale, t2)
+                    a.3 = a.3.addingProduct(scale, t3)
+                    if F.hasOffset { off += SIMD4(repeating: first.offset) * sum }
                 }
                 step(0, &acc.0, &offsets.0)
                 step(1, &acc.1, &offsets.1)
