@@ -12,7 +12,9 @@ protocol FusedBlockFormat {
     static var blockBytes: Int { get }
     /// Whether groups have a nonzero offset (then the kernel needs the input's span sums).
     static var hasOffset: Bool { get }
-    /// Consecutive groups sharing one scale and offset: 1 or 2.
+    /// Consecutive groups the kernel treats as sharing one scale and offset: 1 or 2. (The
+    /// 32-element formats could use 2, but 1 measured faster for them on this machine; for Q4_K
+    /// 2 is faster.)
     static var groupsPerScale: Int { get }
     /// Decodes 16-group `g` of `block`: its small integers as floats, its scale and its offset
     /// (0 when `hasOffset` is false).
@@ -20,7 +22,7 @@ protocol FusedBlockFormat {
 }
 
 @usableFromInline enum Q8_0Format: FusedBlockFormat {
-    @usableFromInline static var groupsPerScale: Int { 2 }
+    @usableFromInline static var groupsPerScale: Int { 1 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 34 }
     @usableFromInline static var hasOffset: Bool { false }
@@ -33,7 +35,7 @@ protocol FusedBlockFormat {
 }
 
 @usableFromInline enum Q4_0Format: FusedBlockFormat {
-    @usableFromInline static var groupsPerScale: Int { 2 }
+    @usableFromInline static var groupsPerScale: Int { 1 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 18 }
     @usableFromInline static var hasOffset: Bool { false }
@@ -47,7 +49,7 @@ protocol FusedBlockFormat {
 }
 
 @usableFromInline enum Q5_0Format: FusedBlockFormat {
-    @usableFromInline static var groupsPerScale: Int { 2 }
+    @usableFromInline static var groupsPerScale: Int { 1 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 22 }
     @usableFromInline static var hasOffset: Bool { false }
