@@ -1,77 +1,59 @@
-/// Block formats as seen by the fused matrix kernel: a block is `blockSize / 16` groups of 16
-/// elements, each group decoding to `scale * q + offset` with q small integers (as floats);
-/// `groupsPerScale` consecutive groups (a span) share scale and offset. The kernel multiplies q by
-/// the input first and applies scale and offset once per span:
-/// sum_i (scale q_i + offset) x_i = scale * sum_i q_i x_i + offset * sum_i x_i.
-/// These decode exactly the values `Dequantize` produces (the kernel tests check it).
+/// Block formats the matrix kernel decodes in registers: a block is `blockSize / 16` groups of
+/// 16 elements, and `weights(block, g)` gives group g's floats, exactly the values `Dequantize`
+/// writes for them (same operations in the same order: the kernel tests check it).
 @usableFromInline
 protocol FusedBlockFormat {
     /// Elements per block.
     static var blockSize: Int { get }
     /// Bytes per block.
     static var blockBytes: Int { get }
-    /// Whether groups have a nonzero offset (then the kernel needs the input's span sums).
-    static var hasOffset: Bool { get }
-    /// Consecutive groups the kernel treats as sharing one scale and offset: 1 or 2. (The
-    /// 32-element formats could use 2, but 1 measured faster for them on this machine; for Q4_K
-    /// 2 is faster.)
-    static var groupsPerScale: Int { get }
-    /// Decodes 16-group `g` of `block`: its small integers as floats, its scale and its offset
-    /// (0 when `hasOffset` is false).
-    static func group(_ block: UnsafeRawPointer, _ g: Int) -> (q: SIMD16<Float>, scale: Float, offset: Float)
+    /// The 16 decoded weights of group `g` of `block`.
+    static func weights(_ block: UnsafeRawPointer, _ g: Int) -> SIMD16<Float>
 }
 
 @usableFromInline enum Q8_0Format: FusedBlockFormat {
-    @usableFromInline static var groupsPerScale: Int { 1 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 34 }
-    @usableFromInline static var hasOffset: Bool { false }
     @inlinable @inline(__always)
-    static func group(_ block: UnsafeRawPointer, _ g: Int) -> (q: SIMD16<Float>, scale: Float, offset: Float) {
+    static func weights(_ block: UnsafeRawPointer, _ g: Int) -> SIMD16<Float> {
         let d = Dequantize.halfToFloat(block.loadUnaligned(as: UInt16.self))
-        let q = Dequantize.toFloat(Dequantize.widenSigned(block.loadUnaligned(fromByteOffset: 2 + 16 * g, as: SIMD16<Int8>.self)))
-        return (q, d, 0)
+        let q = Dequantize.widenSigned(block.loadUnaligned(fromByteOffset: 2 + 16 * g, as: SIMD16<Int8>.self))
+        return Dequantize.toFloat(q) * d
     }
 }
 
 @usableFromInline enum Q4_0Format: FusedBlockFormat {
-    @usableFromInline static var groupsPerScale: Int { 1 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 18 }
-    @usableFromInline static var hasOffset: Bool { false }
     @inlinable @inline(__always)
-    static func group(_ block: UnsafeRawPointer, _ g: Int) -> (q: SIMD16<Float>, scale: Float, offset: Float) {
+    static func weights(_ block: UnsafeRawPointer, _ g: Int) -> SIMD16<Float> {
         let d = Dequantize.halfToFloat(block.loadUnaligned(as: UInt16.self))
         let v = Dequantize.widen(block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self))
         let nibbles = g == 0 ? v & 0x0F : v &>> 4
-        return (Dequantize.toFloat(nibbles &- 8), d, 0)
+        return Dequantize.toFloat(nibbles &- 8) * d
     }
 }
 
 @usableFromInline enum Q5_0Format: FusedBlockFormat {
-    @usableFromInline static var groupsPerScale: Int { 1 }
     @usableFromInline static var blockSize: Int { 32 }
     @usableFromInline static var blockBytes: Int { 22 }
-    @usableFromInline static var hasOffset: Bool { false }
     @inlinable @inline(__always)
-    static func group(_ block: UnsafeRawPointer, _ g: Int) -> (q: SIMD16<Float>, scale: Float, offset: Float) {
+    static func weights(_ block: UnsafeRawPointer, _ g: Int) -> SIMD16<Float> {
         let d = Dequantize.halfToFloat(block.loadUnaligned(as: UInt16.self))
         let qh = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
         let v = Dequantize.widen(block.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self))
         let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) &+ Int32(16 * g)
         let high = ((SIMD16<Int32>(repeating: Int32(bitPattern: qh)) &>> lanes) & 1) &<< 4
         let nibbles = g == 0 ? v & 0x0F : v &>> 4
-        return (Dequantize.toFloat((nibbles | high) &- 16), d, 0)
+        return Dequantize.toFloat((nibbles | high) &- 16) * d
     }
 }
 
 @usableFromInline enum Q4_KFormat: FusedBlockFormat {
-    @usableFromInline static var groupsPerScale: Int { 2 }
     @usableFromInline static var blockSize: Int { 256 }
     @usableFromInline static var blockBytes: Int { 144 }
-    @usableFromInline static var hasOffset: Bool { true }
     @inlinable @inline(__always)
-    static func group(_ block: UnsafeRawPointer, _ g: Int) -> (q: SIMD16<Float>, scale: Float, offset: Float) {
+    static func weights(_ block: UnsafeRawPointer, _ g: Int) -> SIMD16<Float> {
         // Group g: sub-block j = g / 2 (32 elements), pair = j / 2; low nibbles for even j.
         let j = g >> 1, pair = g >> 2, half = g & 1
         let d = Dequantize.halfToFloat(block.loadUnaligned(as: UInt16.self))
@@ -79,17 +61,15 @@ protocol FusedBlockFormat {
         let (s, m) = Dequantize.scaleAndMin(block + 4, j)
         let v = Dequantize.widen(block.loadUnaligned(fromByteOffset: 16 + pair * 32 + half * 16, as: SIMD16<UInt8>.self))
         let nibbles = j & 1 == 0 ? v & 0x0F : v &>> 4
-        return (Dequantize.toFloat(nibbles), d * s, -(dmin * m))
+        return SIMD16(repeating: d * s) * Dequantize.toFloat(nibbles) - SIMD16(repeating: dmin * m)
     }
 }
 
 @usableFromInline enum Q6_KFormat: FusedBlockFormat {
-    @usableFromInline static var groupsPerScale: Int { 1 }
     @usableFromInline static var blockSize: Int { 256 }
     @usableFromInline static var blockBytes: Int { 210 }
-    @usableFromInline static var hasOffset: Bool { false }
     @inlinable @inline(__always)
-    static func group(_ block: UnsafeRawPointer, _ g: Int) -> (q: SIMD16<Float>, scale: Float, offset: Float) {
+    static func weights(_ block: UnsafeRawPointer, _ g: Int) -> SIMD16<Float> {
         // Group g: half = g / 8, quarter = (g % 8) / 2 selects nibble and bit pair, part = g % 2.
         let half = g >> 3, quarter = (g & 7) >> 1, part = g & 1
         let d = Dequantize.halfToFloat(block.loadUnaligned(fromByteOffset: 208, as: UInt16.self))
@@ -99,6 +79,6 @@ protocol FusedBlockFormat {
         let high = Dequantize.widen(block.loadUnaligned(fromByteOffset: 128 + half * 32 + part * 16, as: SIMD16<UInt8>.self))
         let nibble = quarter < 2 ? low & 0x0F : low &>> 4
         let bits = (high &>> Int32(2 * quarter)) & 3
-        return (Dequantize.toFloat((nibble | (bits &<< 4)) &- 32), d * sc, 0)
+        return Dequantize.toFloat((nibble | (bits &<< 4)) &- 32) * SIMD16(repeating: d * sc)
     }
 }

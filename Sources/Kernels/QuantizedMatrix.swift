@@ -3,7 +3,8 @@
 ///
 /// `multiply` computes y = x W^T for a batch of input rows. Every output element is one dot
 /// product of a decoded weight row with one input row, always accumulated in the same order
-/// (`Dot.rowDot`), whatever the batch size or thread count: the numerics contract of DESIGN.md.
+/// (see `MatrixKernel`), whatever the batch size or thread count: the numerics contract of
+/// DESIGN.md.
 public struct QuantizedMatrix: @unchecked Sendable {
     /// Start of the encoded data (typically inside a memory-mapped GGUF file).
     public let data: UnsafeRawPointer
@@ -36,7 +37,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     /// Rows decoded together: their dot products run as independent chains.
-    public static let rowGroup = 4
+    public static let rowGroup = MatrixKernel.rowTile
 
     /// y[i, r] = dot(W[r], x[i]) for `count` input rows `x` (count x columns, row-major), writing
     /// `y` (count x rows, row-major). Output rows are split across the pool's threads.
@@ -52,48 +53,12 @@ public struct QuantizedMatrix: @unchecked Sendable {
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, outputStride: Int,
         rowRange: Range<Int>, pool: ThreadPool
     ) {
-        switch type {
-        case .q8_0:
-            return FusedMultiply.run(Q8_0Format.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
-        case .q4_0:
-            return FusedMultiply.run(Q4_0Format.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
-        case .q5_0:
-            return FusedMultiply.run(Q5_0Format.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
-        case .q4_K:
-            return FusedMultiply.run(Q4_KFormat.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
-        case .q6_K:
-            return FusedMultiply.run(Q6_KFormat.self, matrix: self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
-        default:
-            break
-        }
-        let group = Self.rowGroup
-        let columns = self.columns
-        pool.parallelFor(count: rowRange.count, granularity: group) { local in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: group * columns) { scratch in
-                let w = scratch.baseAddress!
-                var start = local.lowerBound
-                while start < local.upperBound {
-                    let n = min(group, local.upperBound - start)
-                    for r in 0..<n { decodeRow(rowRange.lowerBound + start + r, into: w + r * columns) }
-                    for j in 0..<count {
-                        let xj = x + j * columns
-                        let out = y + j * outputStride + start
-                        if n == group {
-                            Dot.fourRows(w, columns: columns, xj, out)
-                        } else {
-                            for r in 0..<n { out[r] = Dot.rowDot(w + r * columns, xj, columns) }
-                        }
-                    }
-                    start += n
-                }
-            }
-        }
+        MatrixKernel.run(self, x: x, count: count, y: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
     }
 }
 
-/// The one dot product of the project: two interleaved SIMD16 accumulators (even and odd chunks
-/// of 16), summed, then reduced by halves. `fourRows` runs four of these chains side by side
-/// with exactly the same operations per row.
+/// Shared pieces of the dot products: loads, the fixed-order horizontal sum, and `rowDot` (two
+/// interleaved accumulators) used by attention.
 public enum Dot {
     @inlinable @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
@@ -120,33 +85,6 @@ public enum Dot {
             i += 32
         }
         return horizontalSum(even + odd)
-    }
-
-    /// Four `rowDot`s of consecutive rows of `w` (stride `columns`) with `x`, into out[0..<4].
-    @inlinable
-    public static func fourRows(
-        _ w: UnsafePointer<Float>, columns: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>
-    ) {
-        var e0 = SIMD16<Float>(), o0 = SIMD16<Float>(), e1 = SIMD16<Float>(), o1 = SIMD16<Float>()
-        var e2 = SIMD16<Float>(), o2 = SIMD16<Float>(), e3 = SIMD16<Float>(), o3 = SIMD16<Float>()
-        let w1 = w + columns, w2 = w + 2 * columns, w3 = w + 3 * columns
-        var i = 0
-        while i < columns {
-            let xe = load(x + i), xo = load(x + i + 16)
-            e0 = e0.addingProduct(load(w + i), xe)
-            o0 = o0.addingProduct(load(w + i + 16), xo)
-            e1 = e1.addingProduct(load(w1 + i), xe)
-            o1 = o1.addingProduct(load(w1 + i + 16), xo)
-            e2 = e2.addingProduct(load(w2 + i), xe)
-            o2 = o2.addingProduct(load(w2 + i + 16), xo)
-            e3 = e3.addingProduct(load(w3 + i), xe)
-            o3 = o3.addingProduct(load(w3 + i + 16), xo)
-            i += 32
-        }
-        out[0] = horizontalSum(e0 + o0)
-        out[1] = horizontalSum(e1 + o1)
-        out[2] = horizontalSum(e2 + o2)
-        out[3] = horizontalSum(e3 + o3)
     }
 }
 

@@ -1,0 +1,219 @@
+import CKernelSupport
+
+/// The matrix kernel behind `QuantizedMatrix.multiply`.
+///
+/// One arithmetic for every output element y = dot(W[r], x[j]): with w_g the 16 decoded weights
+/// of group g (exactly `Dequantize`'s floats), `acc = 0; for g in order: acc = fma(w_g, x_g, acc)`,
+/// then `y = Dot.horizontalSum(acc)`. Two schedules compute it:
+/// - one input row (decoding): four weight rows at a time are decoded in registers and fed
+///   straight into four accumulator chains (block formats of `BlockFormats.swift`);
+/// - batches (and the other encodings): four weight rows are decoded once into a float scratch,
+///   then 4 x 4 register tiles run over the inputs, so decoding is paid once per batch.
+/// Both give bitwise the same result, so a token's logits do not depend on its batch.
+@usableFromInline
+enum MatrixKernel {
+    static let rowTile = 4
+    /// How many rows ahead of the current tile the decode schedule prefetches (hardware
+    /// prefetchers stop at 4 KiB page boundaries; 16 measured better than 8 on this machine).
+    static let prefetchRows = 16
+
+    static func run(
+        _ m: QuantizedMatrix, x: UnsafePointer<Float>, count: Int, y: UnsafeMutablePointer<Float>,
+        outputStride: Int, rowRange: Range<Int>, pool: ThreadPool
+    ) {
+        if count == 1 {
+            switch m.type {
+            case .q8_0: return decodeSchedule(Q8_0Format.self, m, x, y, rowRange, pool)
+            case .q4_0: return decodeSchedule(Q4_0Format.self, m, x, y, rowRange, pool)
+            case .q5_0: return decodeSchedule(Q5_0Format.self, m, x, y, rowRange, pool)
+            case .q4_K: return decodeSchedule(Q4_KFormat.self, m, x, y, rowRange, pool)
+            case .q6_K: return decodeSchedule(Q6_KFormat.self, m, x, y, rowRange, pool)
+            default: break
+            }
+        }
+        batchSchedule(m, x, count, y, outputStride, rowRange, pool)
+    }
+
+    // MARK: One input: decode in registers
+
+    static func decodeSchedule<F: FusedBlockFormat>(
+        _: F.Type, _ m: QuantizedMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        _ rowRange: Range<Int>, _ pool: ThreadPool
+    ) {
+        pool.parallelFor(count: rowRange.count, granularity: rowTile) { local in
+            var row = rowRange.lowerBound + local.lowerBound
+            let end = rowRange.lowerBound + local.upperBound
+            if m.isStreamed {
+                // The tiles prefetch `prefetchRows` rows ahead; start the first ones now.
+                let first = m.data + row * m.rowBytes
+                for offset in stride(from: 0, to: min(prefetchRows, end - row) * m.rowBytes, by: 64) {
+                    ppd_prefetch(first + offset)
+                }
+            }
+            while row + rowTile <= end {
+                fusedFourRows(F.self, m, row, x, y + (row - rowRange.lowerBound))
+                row += rowTile
+            }
+            while row < end {
+                y[row - rowRange.lowerBound] = fusedOneRow(F.self, m, row, x)
+                row += 1
+            }
+        }
+    }
+
+    @inline(__always)
+    static func fusedFourRows<F: FusedBlockFormat>(
+        _: F.Type, _ m: QuantizedMatrix, _ row: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>
+    ) {
+        let groups = F.blockSize / 16
+        let rowBytes = m.rowBytes
+        let streaming = m.isStreamed
+        let base0 = m.data + row * rowBytes, base1 = base0 + rowBytes
+        let base2 = base1 + rowBytes, base3 = base2 + rowBytes
+        var acc0 = SIMD16<Float>(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+        for b in 0..<m.columns / F.blockSize {
+            let o = b * F.blockBytes
+            if streaming {
+                let ahead = prefetchRows * rowBytes + o
+                ppd_prefetch(base0 + ahead)
+                ppd_prefetch(base1 + ahead)
+                ppd_prefetch(base2 + ahead)
+                ppd_prefetch(base3 + ahead)
+            }
+            for g in 0..<groups {
+                let xg = Dot.load(x + 16 * (b * groups + g))
+                acc0 = acc0.addingProduct(F.weights(base0 + o, g), xg)
+                acc1 = acc1.addingProduct(F.weights(base1 + o, g), xg)
+                acc2 = acc2.addingProduct(F.weights(base2 + o, g), xg)
+                acc3 = acc3.addingProduct(F.weights(base3 + o, g), xg)
+            }
+        }
+        out[0] = Dot.horizontalSum(acc0)
+        out[1] = Dot.horizontalSum(acc1)
+        out[2] = Dot.horizontalSum(acc2)
+        out[3] = Dot.horizontalSum(acc3)
+    }
+
+    @inline(__always)
+    static func fusedOneRow<F: FusedBlockFormat>(
+        _: F.Type, _ m: QuantizedMatrix, _ row: Int, _ x: UnsafePointer<Float>
+    ) -> Float {
+        let groups = F.blockSize / 16
+        let base = m.data + row * m.rowBytes
+        var acc = SIMD16<Float>()
+        for b in 0..<m.columns / F.blockSize {
+            for g in 0..<groups {
+                acc = acc.addingProduct(F.weights(base + b * F.blockBytes, g), Dot.load(x + 16 * (b * groups + g)))
+            }
+        }
+        return Dot.horizontalSum(acc)
+    }
+
+    // MARK: Batches: decode once into a scratch, then register tiles
+
+    static func batchSchedule(
+        _ m: QuantizedMatrix, _ x: UnsafePointer<Float>, _ count: Int, _ y: UnsafeMutablePointer<Float>,
+        _ outputStride: Int, _ rowRange: Range<Int>, _ pool: ThreadPool
+    ) {
+        let columns = m.columns
+        pool.parallelFor(count: rowRange.count, granularity: rowTile) { local in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowTile * columns) { scratch in
+                let w = scratch.baseAddress!
+                var start = local.lowerBound
+                while start < local.upperBound {
+                    let rows = min(rowTile, local.upperBound - start)
+                    for r in 0..<rows { m.decodeRow(rowRange.lowerBound + start + r, into: w + r * columns) }
+                    let out = y + start
+                    if rows == rowTile {
+                        var j = 0
+                        while j + 4 <= count {
+                            fourByFour(w, x + j * columns, columns, out + j * outputStride, outputStride)
+                            j += 4
+                        }
+                        while j < count {
+                            fourByOne(w, x + j * columns, columns, out + j * outputStride)
+                            j += 1
+                        }
+                    } else {
+                        for r in 0..<rows {
+                            for j in 0..<count {
+                                out[j * outputStride + r] = oneByOne(w + r * columns, x + j * columns, columns)
+                            }
+                        }
+                    }
+                    start += rows
+                }
+            }
+        }
+    }
+
+    /// out[i * stride + r] = dot(w_r, x_i) for 4 rows of `w` and 4 inputs of `x` (both stride `columns`).
+    @inline(__always)
+    static func fourByFour(
+        _ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ columns: Int, _ out: UnsafeMutablePointer<Float>,
+        _ stride: Int
+    ) {
+        typealias Four = (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
+        let zero = SIMD16<Float>()
+        var a: (Four, Four, Four, Four) = ((zero, zero, zero, zero), (zero, zero, zero, zero), (zero, zero, zero, zero), (zero, zero, zero, zero))
+        var e = 0
+        while e < columns {
+            let x0 = Dot.load(x + e), x1 = Dot.load(x + columns + e)
+            let x2 = Dot.load(x + 2 * columns + e), x3 = Dot.load(x + 3 * columns + e)
+            @inline(__always) func row(_ r: Int, _ acc: inout Four) {
+                let wr = Dot.load(w + r * columns + e)
+                acc.0 = acc.0.addingProduct(wr, x0)
+                acc.1 = acc.1.addingProduct(wr, x1)
+                acc.2 = acc.2.addingProduct(wr, x2)
+                acc.3 = acc.3.addingProduct(wr, x3)
+            }
+            row(0, &a.0)
+            row(1, &a.1)
+            row(2, &a.2)
+            row(3, &a.3)
+            e += 16
+        }
+        @inline(__always) func write(_ r: Int, _ acc: Four) {
+            out[r] = Dot.horizontalSum(acc.0)
+            out[stride + r] = Dot.horizontalSum(acc.1)
+            out[2 * stride + r] = Dot.horizontalSum(acc.2)
+            out[3 * stride + r] = Dot.horizontalSum(acc.3)
+        }
+        write(0, a.0)
+        write(1, a.1)
+        write(2, a.2)
+        write(3, a.3)
+    }
+
+    /// out[r] = dot(w_r, x) for 4 rows of `w` (stride `columns`).
+    @inline(__always)
+    static func fourByOne(
+        _ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ columns: Int, _ out: UnsafeMutablePointer<Float>
+    ) {
+        var acc0 = SIMD16<Float>(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+        var e = 0
+        while e < columns {
+            let xe = Dot.load(x + e)
+            acc0 = acc0.addingProduct(Dot.load(w + e), xe)
+            acc1 = acc1.addingProduct(Dot.load(w + columns + e), xe)
+            acc2 = acc2.addingProduct(Dot.load(w + 2 * columns + e), xe)
+            acc3 = acc3.addingProduct(Dot.load(w + 3 * columns + e), xe)
+            e += 16
+        }
+        out[0] = Dot.horizontalSum(acc0)
+        out[1] = Dot.horizontalSum(acc1)
+        out[2] = Dot.horizontalSum(acc2)
+        out[3] = Dot.horizontalSum(acc3)
+    }
+
+    @inline(__always)
+    static func oneByOne(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var e = 0
+        while e < columns {
+            acc = acc.addingProduct(Dot.load(w + e), Dot.load(x + e))
+            e += 16
+        }
+        return Dot.horizontalSum(acc)
+    }
+}
