@@ -15,7 +15,10 @@ public enum Attention {
     ) {
         let group = heads / kvHeads
         let kvWidth = kvHeads * headDim
-        pool.parallelFor(count: queryCount * heads) { range in
+        // Short jobs (decoding at short context) run on the calling thread: a hand-off costs more.
+        let work = queryCount * heads * slotCount * headDim
+        let runner = work < 1 << 17 ? ThreadPool.inline : pool
+        runner.parallelFor(count: queryCount * heads) { range in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: max(slotCount, 1)) { weights in
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: max(slotCount, 1)) { slots in
                     for task in range {

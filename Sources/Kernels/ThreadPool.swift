@@ -118,7 +118,8 @@ public final class ThreadPool: @unchecked Sendable {
     /// thread, and runs `body(range)` on each.
     public func parallelFor(count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
         let units = (count + granularity - 1) / granularity
-        let parts = min(threadCount * 8, units)
+        // Several chunks per thread (a preempted thread then holds up little), fewer for small jobs.
+        let parts = min(threadCount * (units >= 1024 ? 8 : 4), units)
         if parts <= 1 || threadCount == 1 {
             if count > 0 { body(0..<count) }
             return
