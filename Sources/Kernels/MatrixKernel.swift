@@ -80,12 +80,14 @@ enum MatrixKernel {
                 ppd_prefetch(base2 + ahead)
                 ppd_prefetch(base3 + ahead)
             }
+            let s0 = F.scales(base0 + o), s1 = F.scales(base1 + o)
+            let s2 = F.scales(base2 + o), s3 = F.scales(base3 + o)
             for g in 0..<groups {
                 let xg = Dot.load(x + 16 * (b * groups + g))
-                acc0 = acc0.addingProduct(F.weights(base0 + o, g), xg)
-                acc1 = acc1.addingProduct(F.weights(base1 + o, g), xg)
-                acc2 = acc2.addingProduct(F.weights(base2 + o, g), xg)
-                acc3 = acc3.addingProduct(F.weights(base3 + o, g), xg)
+                acc0 = acc0.addingProduct(F.weights(base0 + o, s0, g), xg)
+                acc1 = acc1.addingProduct(F.weights(base1 + o, s1, g), xg)
+                acc2 = acc2.addingProduct(F.weights(base2 + o, s2, g), xg)
+                acc3 = acc3.addingProduct(F.weights(base3 + o, s3, g), xg)
             }
         }
         out[0] = Dot.horizontalSum(acc0)
@@ -102,8 +104,10 @@ enum MatrixKernel {
         let base = m.data + row * m.rowBytes
         var acc = SIMD16<Float>()
         for b in 0..<m.columns / F.blockSize {
+            let block = base + b * F.blockBytes
+            let scales = F.scales(block)
             for g in 0..<groups {
-                acc = acc.addingProduct(F.weights(base + b * F.blockBytes, g), Dot.load(x + 16 * (b * groups + g)))
+                acc = acc.addingProduct(F.weights(block, scales, g), Dot.load(x + 16 * (b * groups + g)))
             }
         }
         return Dot.horizontalSum(acc)
