@@ -126,6 +126,16 @@ enum MatrixKernel {
                 var start = local.lowerBound
                 while start < local.upperBound {
                     let rows = min(rowTile, local.upperBound - start)
+                    if m.isStreamed {
+                        // Fetch the tile `prefetchRows` rows ahead while this one is decoded and used.
+                        let ahead = m.data + (rowRange.lowerBound + start + prefetchRows) * m.rowBytes
+                        let end = m.data + rowRange.upperBound * m.rowBytes
+                        var line = ahead
+                        while line < min(ahead + rowTile * m.rowBytes, end) {
+                            ppd_prefetch(line)
+                            line += 64
+                        }
+                    }
                     for r in 0..<rows { m.decodeRow(rowRange.lowerBound + start + r, into: w + r * columns) }
                     let out = y + start
                     if rows == rowTile {
