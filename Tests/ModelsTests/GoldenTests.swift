@@ -4,13 +4,15 @@ import XCTest
 
 /// The real default model against llama.cpp and the float64 oracle (Fixtures/PROVENANCE.md).
 ///
-/// Tolerances: our engine keeps activations and the KV cache in float32, so it should sit very
-/// close to the float64 oracle. Measured on 2026-11-26: the largest difference over the top-5
-/// logits of all 5 x 64 teacher-forced steps is given in the closing note of the foundation
-/// issue (about 2e-4); the test allows 5e-3, an order of magnitude more, since float32 rounding
-/// in a different order can move a logit by a few 1e-4. Against llama.cpp (8-bit activations,
-/// f16 KV cache) logits differ by up to ~0.4, so that comparison checks 0.8 (measured worst: 0.70) and agreement of
-/// the greedy choice wherever llama.cpp's own top-2 margin exceeds that tolerance.
+/// Tolerances (measured 2026-11-26): our engine keeps activations and the KV cache in float32 and
+/// sits within 1.6e-5 to 2.8e-5 (depending on the kernel's summation order) of the float64 oracle
+/// over the top-5 logits of all 5 x 64 teacher-forced steps; the test allows 1e-3, so that a
+/// change of summation order passes but a real error (a wrong norm or RoPE base: 1e-2 and up)
+/// does not. llama.cpp quantizes activations to 8 bits and keeps the KV cache in f16: along its
+/// own path its logits differ from ours by a mean of 0.20 and at most 1.45 (on the code prompt),
+/// so the test bounds the mean by 0.3 and the maximum by 1.6, and requires the greedy choices to
+/// agree except where llama.cpp's own top-2 margin is under 1.0 (measured: 6 disagreements, at
+/// margins up to 0.26).
 final class GoldenTests: XCTestCase {
     static let oracleTolerance = 1e-3
     static let llamaMeanTolerance: Float = 0.3
