@@ -5,10 +5,11 @@ import CKernelSupport
 /// One arithmetic for every output element y = dot(W[r], x[j]): with w_g the 16 decoded weights
 /// of group g (exactly `Dequantize`'s floats), `acc = 0; for g in order: acc = fma(w_g, x_g, acc)`,
 /// then `y = Dot.horizontalSum(acc)`. Two schedules compute it:
-/// - one input row (decoding): four weight rows at a time are decoded in registers and fed
-///   straight into four accumulator chains (block formats of `BlockFormats.swift`);
-/// - batches (and the other encodings): four weight rows are decoded once into a float scratch,
-///   then 4 x 4 register tiles run over the inputs, so decoding is paid once per batch.
+/// - up to `fusedInputLimit` input rows (decoding, small trees): four weight rows at a time are
+///   decoded in registers and fed straight into the accumulators of up to four inputs (block
+///   formats of `BlockFormats.swift`);
+/// - larger batches (and the other encodings): four weight rows are decoded once into a float
+///   scratch, then 4 x 4 register tiles run over the inputs, so decoding is paid once per batch.
 /// Both give bitwise the same result, so a token's logits do not depend on its batch.
 @usableFromInline
 enum MatrixKernel {
@@ -16,30 +17,34 @@ enum MatrixKernel {
     /// How many rows ahead of the current tile the decode schedule prefetches (hardware
     /// prefetchers stop at 4 KiB page boundaries; 16 measured better than 8 on this machine).
     static let prefetchRows = 16
+    /// Up to this many input rows, weights are decoded in registers (once per 4 inputs); beyond
+    /// it, once into a scratch for the whole batch.
+    static let fusedInputLimit = 8
 
     static func run(
         _ m: QuantizedMatrix, x: UnsafePointer<Float>, count: Int, y: UnsafeMutablePointer<Float>,
         outputStride: Int, rowRange: Range<Int>, pool: ThreadPool
     ) {
-        if count == 1 {
+        if count <= fusedInputLimit {
             switch m.type {
-            case .q8_0: return decodeSchedule(Q8_0Format.self, m, x, y, rowRange, pool)
-            case .q4_0: return decodeSchedule(Q4_0Format.self, m, x, y, rowRange, pool)
-            case .q5_0: return decodeSchedule(Q5_0Format.self, m, x, y, rowRange, pool)
-            case .q4_K: return decodeSchedule(Q4_KFormat.self, m, x, y, rowRange, pool)
-            case .q6_K: return decodeSchedule(Q6_KFormat.self, m, x, y, rowRange, pool)
+            case .q8_0: return decodeSchedule(Q8_0Format.self, m, x, count, y, outputStride, rowRange, pool)
+            case .q4_0: return decodeSchedule(Q4_0Format.self, m, x, count, y, outputStride, rowRange, pool)
+            case .q5_0: return decodeSchedule(Q5_0Format.self, m, x, count, y, outputStride, rowRange, pool)
+            case .q4_K: return decodeSchedule(Q4_KFormat.self, m, x, count, y, outputStride, rowRange, pool)
+            case .q6_K: return decodeSchedule(Q6_KFormat.self, m, x, count, y, outputStride, rowRange, pool)
             default: break
             }
         }
         batchSchedule(m, x, count, y, outputStride, rowRange, pool)
     }
 
-    // MARK: One input: decode in registers
+    // MARK: Few inputs: decode in registers
 
     static func decodeSchedule<F: FusedBlockFormat>(
-        _: F.Type, _ m: QuantizedMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-        _ rowRange: Range<Int>, _ pool: ThreadPool
+        _: F.Type, _ m: QuantizedMatrix, _ x: UnsafePointer<Float>, _ count: Int, _ y: UnsafeMutablePointer<Float>,
+        _ outputStride: Int, _ rowRange: Range<Int>, _ pool: ThreadPool
     ) {
+        let columns = m.columns
         pool.parallelFor(count: rowRange.count, granularity: rowTile) { local in
             var row = rowRange.lowerBound + local.lowerBound
             let end = rowRange.lowerBound + local.upperBound
@@ -51,16 +56,78 @@ enum MatrixKernel {
                 }
             }
             while row + rowTile <= end {
-                fusedFourRows(F.self, m, row, x, y + (row - rowRange.lowerBound))
+                let out = y + (row - rowRange.lowerBound)
+                var j = 0
+                while j < count {
+                    let inputs = min(4, count - j)
+                    if inputs == 1 {
+                        fusedFourRows(F.self, m, row, x + j * columns, out + j * outputStride)
+                    } else {
+                        fusedFourByFour(F.self, m, row, x + j * columns, inputs, out + j * outputStride, outputStride)
+                    }
+                    j += inputs
+                }
                 row += rowTile
             }
             while row < end {
-                y[row - rowRange.lowerBound] = fusedOneRow(F.self, m, row, x)
+                for j in 0..<count {
+                    y[j * outputStride + row - rowRange.lowerBound] = fusedOneRow(F.self, m, row, x + j * columns)
+                }
                 row += 1
             }
         }
     }
 
+    /// Four weight rows with `inputs` (2...4) input rows, weights decoded once. Missing inputs
+    /// repeat the last one and their results are dropped.
+    @inline(__always)
+    static func fusedFourByFour<F: FusedBlockFormat>(
+        _: F.Type, _ m: QuantizedMatrix, _ row: Int, _ x: UnsafePointer<Float>, _ inputs: Int,
+        _ out: UnsafeMutablePointer<Float>, _ stride: Int
+    ) {
+        typealias Four = (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
+        let groups = F.blockSize / 16
+        let rowBytes = m.rowBytes
+        let columns = m.columns
+        let streaming = m.isStreamed
+        let base = m.data + row * rowBytes
+        let x0 = x, x1 = x + min(1, inputs - 1) * columns
+        let x2 = x + min(2, inputs - 1) * columns, x3 = x + min(3, inputs - 1) * columns
+        let zero = SIMD16<Float>()
+        var a: (Four, Four, Four, Four) = ((zero, zero, zero, zero), (zero, zero, zero, zero), (zero, zero, zero, zero), (zero, zero, zero, zero))
+        for b in 0..<columns / F.blockSize {
+            let o = b * F.blockBytes
+            if streaming { for r in 0..<4 { ppd_prefetch(base + (r + prefetchRows) * rowBytes + o) } }
+            let s0 = F.scales(base + o), s1 = F.scales(base + rowBytes + o)
+            let s2 = F.scales(base + 2 * rowBytes + o), s3 = F.scales(base + 3 * rowBytes + o)
+            for g in 0..<groups {
+                let e = 16 * (b * groups + g)
+                let v0 = Dot.load(x0 + e), v1 = Dot.load(x1 + e), v2 = Dot.load(x2 + e), v3 = Dot.load(x3 + e)
+                @inline(__always) func step(_ w: SIMD16<Float>, _ acc: inout Four) {
+                    acc.0 = acc.0.addingProduct(w, v0)
+                    acc.1 = acc.1.addingProduct(w, v1)
+                    acc.2 = acc.2.addingProduct(w, v2)
+                    acc.3 = acc.3.addingProduct(w, v3)
+                }
+                step(F.weights(base + o, s0, g), &a.0)
+                step(F.weights(base + rowBytes + o, s1, g), &a.1)
+                step(F.weights(base + 2 * rowBytes + o, s2, g), &a.2)
+                step(F.weights(base + 3 * rowBytes + o, s3, g), &a.3)
+            }
+        }
+        @inline(__always) func write(_ r: Int, _ acc: Four) {
+            out[r] = Dot.horizontalSum(acc.0)
+            out[stride + r] = Dot.horizontalSum(acc.1)
+            if inputs > 2 { out[2 * stride + r] = Dot.horizontalSum(acc.2) }
+            if inputs > 3 { out[3 * stride + r] = Dot.horizontalSum(acc.3) }
+        }
+        write(0, a.0)
+        write(1, a.1)
+        write(2, a.2)
+        write(3, a.3)
+    }
+
+    /// Four weight rows with one input row, weights decoded in registers.
     @inline(__always)
     static func fusedFourRows<F: FusedBlockFormat>(
         _: F.Type, _ m: QuantizedMatrix, _ row: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>

@@ -37,30 +37,32 @@ final class MatrixKernelTests: XCTestCase {
     }
 
     /// The numerics contract: an output element is bitwise the same whether its input row is
-    /// alone or in a batch (any position, any batch size), and whatever the thread count.
+    /// alone or in a batch (any position, any batch size: 7 runs the register schedule, 11 the
+    /// scratch schedule), and whatever the thread count.
     func testBatchAndThreadInvariance() {
         var random = RandomBlocks(state: 11)
         let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 2), ThreadPool(threadCount: 3)]
         for type in TensorType.allCases {
             let rows = 13, columns = 256
             let bytes = random.matrix(type, rows: rows, columns: columns)
-            let count = 7
-            let x = inputs(count, columns, seed: 1.1)
-            bytes.withUnsafeBytes { raw in
-                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
-                var batch = [Float](repeating: 0, count: count * rows)
-                m.multiply(x, count: count, into: &batch, pool: pools[1])
-                for pool in pools {
-                    for j in 0..<count {
-                        var single = [Float](repeating: 0, count: rows)
-                        Array(x[j * columns..<(j + 1) * columns]).withUnsafeBufferPointer {
-                            m.multiply($0.baseAddress!, count: 1, into: &single, pool: pool)
+            for count in [2, 7, 11] {
+                let x = inputs(count, columns, seed: 1.1 + Float(count))
+                bytes.withUnsafeBytes { raw in
+                    let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                    var batch = [Float](repeating: 0, count: count * rows)
+                    m.multiply(x, count: count, into: &batch, pool: pools[1])
+                    for pool in pools {
+                        for j in 0..<count {
+                            var single = [Float](repeating: 0, count: rows)
+                            Array(x[j * columns..<(j + 1) * columns]).withUnsafeBufferPointer {
+                                m.multiply($0.baseAddress!, count: 1, into: &single, pool: pool)
+                            }
+                            XCTAssertEqual(single, Array(batch[j * rows..<(j + 1) * rows]), "\(type) batch \(count) input \(j) threads \(pool.threadCount)")
                         }
-                        XCTAssertEqual(single, Array(batch[j * rows..<(j + 1) * rows]), "\(type) input \(j) threads \(pool.threadCount)")
+                        var again = [Float](repeating: 0, count: count * rows)
+                        m.multiply(x, count: count, into: &again, pool: pool)
+                        XCTAssertEqual(again, batch, "\(type) batch \(count) threads \(pool.threadCount)")
                     }
-                    var again = [Float](repeating: 0, count: count * rows)
-                    m.multiply(x, count: count, into: &again, pool: pool)
-                    XCTAssertEqual(again, batch, "\(type) threads \(pool.threadCount)")
                 }
             }
         }
