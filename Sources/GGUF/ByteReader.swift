@@ -26,7 +26,8 @@ struct ByteReader {
     mutating func readCount(_ what: String) throws -> Int {
         let count = try read(UInt64.self)
         guard count <= UInt64(bytes.count) else {
-            throw GGUFError(path: path, reason: "\(what) \(count) is larger than the file itself: the file is corrupt")
+            throw GGUFError(
+                path: path, reason: "\(what) \(count) is larger than the whole file (\(bytes.count) bytes): the file is truncated or corrupt")
         }
         return Int(count)
     }
