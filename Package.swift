@@ -10,9 +10,11 @@ func kernelTargetCPU() -> String {
     guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "x86-64" }
     let flags = Set(info.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
     #if arch(x86_64)
-        if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") {
-            return "znver4"
-        }
+        // znver4 code uses AVX-512 VBMI, VNNI, BF16 and GFNI instructions (LLVM picks them for
+        // byte shuffles and shifts): only where all of them exist.
+        let zen4Features = ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512vbmi", "avx512_vnni", "avx512_bf16", "gfni"]
+        if zen4Features.allSatisfy(flags.contains) { return "znver4" }
+        if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) { return "skylake-avx512" }
         if flags.contains("avx2") && flags.contains("fma") { return "haswell" }
         return "x86-64"
     #else
