@@ -33,7 +33,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -44,7 +43,7 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["GGUF"]),
         .target(
             name: "Models",
-            dependencies: ["Kernels", "GGUF", "Tokenizer", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kernels", "GGUF", "Tokenizer"],
             swiftSettings: optimized),
         .target(name: "Decoding", dependencies: ["Models", "Tokenizer", "Kernels"], swiftSettings: optimized),
         .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding"]),
