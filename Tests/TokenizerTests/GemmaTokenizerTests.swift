@@ -96,32 +96,4 @@ final class GemmaTokenizerTests: XCTestCase {
         var stream = StreamingDetokenizer(tokenizer: tokenizer)
         XCTAssertEqual(ids.map { stream.append($0) }, ["", "", "", "🦙", "!"])
     }
-
-    /// Loading the vocabulary and encoding 2,000 characters, timed (release builds).
-    func testTimings() throws {
-        _ = try DefaultModel.tokenizer()
-        let clock = ContinuousClock()
-        var fileTime = Duration.zero, vocabularyTime = Duration.zero
-        var tokenizer: SentencePieceTokenizer?
-        for _ in 0..<3 {
-            var file: GGUFFile?
-            fileTime += clock.measure { file = try? GGUFFile(path: DefaultModel.path) }
-            vocabularyTime += clock.measure { tokenizer = try? SentencePieceTokenizer(gguf: file!) }
-        }
-        let tokenizer2 = try XCTUnwrap(tokenizer)
-        let text = try XCTUnwrap(Fixtures.tokenizeCases().last?.text)
-        XCTAssertEqual(text.count, 2000)
-        var times: [Duration] = []
-        var ids: [Int32] = []
-        for _ in 0..<50 { times.append(clock.measure { ids = tokenizer2.encode(text) }) }
-        times.sort()
-        let median = times[times.count / 2]
-        print(
-            "tokenizer timings: GGUFFile(path:) \(fileTime / 3), vocabulary + tokenizer from metadata \(vocabularyTime / 3), "
-                + "encode 2000 chars (\(ids.count) tokens) median \(median), best \(times[0])")
-        #if !DEBUG
-            XCTAssertLessThan(median, .milliseconds(10))
-            XCTAssertLessThan(vocabularyTime / 3, .milliseconds(600))
-        #endif
-    }
 }
