@@ -48,7 +48,7 @@ public enum Dequantize {
 
     /// Q8_0: `d: f16, q: int8[32]`; x = d * q.
     @inlinable @inline(__always)
-    @usableFromInline static func q8_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q8_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = SIMD16<Float>(repeating: halfToFloat(block.loadUnaligned(as: UInt16.self)))
         store(toFloat(widenSigned(block.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self))) * d, out)
         store(toFloat(widenSigned(block.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self))) * d, out + 16)
@@ -56,7 +56,7 @@ public enum Dequantize {
 
     /// Q4_0: `d: f16, qs: u8[16]`; x[j] = d * (low nibble - 8), x[j + 16] = d * (high nibble - 8).
     @inlinable @inline(__always)
-    @usableFromInline static func q4_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q4_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = SIMD16<Float>(repeating: halfToFloat(block.loadUnaligned(as: UInt16.self)))
         let q = widen(block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self))
         store(toFloat((q & 0x0F) &- 8) * d, out)
@@ -65,7 +65,7 @@ public enum Dequantize {
 
     /// Q4_1: `d: f16, m: f16, qs: u8[16]`; x = d * nibble + m.
     @inlinable @inline(__always)
-    @usableFromInline static func q4_1(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q4_1(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = SIMD16<Float>(repeating: halfToFloat(block.loadUnaligned(as: UInt16.self)))
         let m = SIMD16<Float>(repeating: halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
         let q = widen(block.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self))
@@ -75,7 +75,7 @@ public enum Dequantize {
 
     /// The fifth bits of a Q5 block: element j (0..<32) takes bit j of `qh`, moved to bit 4.
     @inlinable @inline(__always)
-    @usableFromInline static func fifthBits(_ qh: UInt32) -> (low: SIMD16<Int32>, high: SIMD16<Int32>) {
+    static func fifthBits(_ qh: UInt32) -> (low: SIMD16<Int32>, high: SIMD16<Int32>) {
         let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let bits = SIMD16<Int32>(repeating: Int32(bitPattern: qh))
         let low = ((bits &>> lanes) & 1) &<< 4
@@ -86,7 +86,7 @@ public enum Dequantize {
     /// Q5_0: `d: f16, qh: u32, qs: u8[16]`; element j's fifth bit is bit j of qh;
     /// x = d * (5-bit value - 16).
     @inlinable @inline(__always)
-    @usableFromInline static func q5_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q5_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = SIMD16<Float>(repeating: halfToFloat(block.loadUnaligned(as: UInt16.self)))
         let (highLow, highHigh) = fifthBits(block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
         let q = widen(block.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self))
@@ -96,7 +96,7 @@ public enum Dequantize {
 
     /// Q5_1: `d: f16, m: f16, qh: u32, qs: u8[16]`; x = d * (5-bit value) + m.
     @inlinable @inline(__always)
-    @usableFromInline static func q5_1(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q5_1(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = SIMD16<Float>(repeating: halfToFloat(block.loadUnaligned(as: UInt16.self)))
         let m = SIMD16<Float>(repeating: halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
         let (highLow, highHigh) = fifthBits(block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
@@ -107,7 +107,7 @@ public enum Dequantize {
 
     /// Zero-extends 16 bytes to 32-bit lanes (a lane loop that LLVM turns into `vpmovzxbd`).
     @inlinable @inline(__always)
-    @usableFromInline static func widen(_ v: SIMD16<UInt8>) -> SIMD16<Int32> {
+    static func widen(_ v: SIMD16<UInt8>) -> SIMD16<Int32> {
         var r = SIMD16<Int32>()
         for i in 0..<16 { r[i] = Int32(v[i]) }
         return r
@@ -115,7 +115,7 @@ public enum Dequantize {
 
     /// Sign-extends 16 bytes to 32-bit lanes (`vpmovsxbd`).
     @inlinable @inline(__always)
-    @usableFromInline static func widenSigned(_ v: SIMD16<Int8>) -> SIMD16<Int32> {
+    static func widenSigned(_ v: SIMD16<Int8>) -> SIMD16<Int32> {
         var r = SIMD16<Int32>()
         for i in 0..<16 { r[i] = Int32(v[i]) }
         return r
@@ -123,7 +123,7 @@ public enum Dequantize {
 
     /// Converts 32-bit integer lanes to floats (a lane loop that LLVM turns into `vcvtdq2ps`).
     @inlinable @inline(__always)
-    @usableFromInline static func toFloat(_ v: SIMD16<Int32>) -> SIMD16<Float> {
+    static func toFloat(_ v: SIMD16<Int32>) -> SIMD16<Float> {
         var r = SIMD16<Float>()
         for i in 0..<16 { r[i] = Float(v[i]) }
         return r
@@ -133,7 +133,7 @@ public enum Dequantize {
 
     /// The 6-bit scale and min of sub-block `j` (0..<8) of a Q4_K / Q5_K super-block.
     @inlinable @inline(__always)
-    @usableFromInline static func scaleAndMin(_ scales: UnsafeRawPointer, _ j: Int) -> (scale: Float, min: Float) {
+    static func scaleAndMin(_ scales: UnsafeRawPointer, _ j: Int) -> (scale: Float, min: Float) {
         let q = scales.assumingMemoryBound(to: UInt8.self)
         if j < 4 {
             return (Float(q[j] & 63), Float(q[j + 4] & 63))
@@ -146,7 +146,7 @@ public enum Dequantize {
     /// Q4_K: 8 sub-blocks of 32; x = d * scale_j * nibble - dmin * min_j. Sub-blocks 2i and 2i+1
     /// share 32 bytes: low nibbles for 2i, high nibbles for 2i+1.
     @inlinable @inline(__always)
-    @usableFromInline static func q4_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q4_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
         let dmin = halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
         let scales = block + 4
@@ -167,7 +167,7 @@ public enum Dequantize {
     /// Q5_K: as Q4_K with a fifth bit per element from `qh` (bit 2i for sub-block 2i, bit 2i+1
     /// for sub-block 2i+1, of byte l for element l of the sub-block).
     @inlinable @inline(__always)
-    @usableFromInline static func q5_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q5_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
         let dmin = halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
         let scales = block + 4
@@ -194,7 +194,7 @@ public enum Dequantize {
     /// bits from `ql` (bytes l and l+32, low then high nibbles) and two high bits from `qh[l]`;
     /// x = d * scale[16-element group] * (6-bit value - 32).
     @inlinable @inline(__always)
-    @usableFromInline static func q6_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+    static func q6_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = halfToFloat(block.loadUnaligned(fromByteOffset: 208, as: UInt16.self))
         let scales = (block + 192).assumingMemoryBound(to: Int8.self)
         for half in 0..<2 {
@@ -219,7 +219,7 @@ public enum Dequantize {
     }
 
     @inlinable @inline(__always)
-    @usableFromInline static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 }
