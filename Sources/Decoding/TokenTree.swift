@@ -102,7 +102,7 @@ public struct TokenTree: Sendable, Equatable {
 /// `{ "format": "ppd-tree/1", "prompt_tokens": 3, "trees": { "1": [[path, weight, n], ...], ... } }`
 /// where the key is the number of distances that have guesses when the tree is used. A static tree
 /// file is a plain JSON list of paths (Medusa's form); it becomes one tree whose nodes have weight 1
-/// and no prompt tokens, and it serves every depth (cut to the depth available).
+/// and the full chain of prompt tokens each, and it serves every depth (cut to the depth available).
 public struct DynamicTree: Sendable, Equatable {
     /// The value of the `format` field of a dynamic tree file.
     public static let format = "ppd-tree/1"
@@ -138,10 +138,14 @@ public struct DynamicTree: Sendable, Equatable {
         self.isStatic = false
     }
 
-    /// A static tree: `tree` serves every depth, cut to the depth available.
+    /// A static tree: `tree` serves every depth, cut to the depth available. Every node carries
+    /// the full chain of `tree.promptTokens` prompt tokens (whatever its own count says), as
+    /// Medusa's heads apply at every node: whichever node is accepted last, the next step has
+    /// guesses at every distance, so the same tree is used at every step.
     public init(staticTree tree: TokenTree) {
+        let full = tree.nodes.map { TokenTree.Node($0.path, weight: $0.weight, promptTokens: tree.promptTokens) }
         self.promptTokens = tree.promptTokens
-        self.trees = [max(tree.depth, 1): tree]
+        self.trees = [max(tree.depth, 1): TokenTree(unchecked: full, promptTokens: tree.promptTokens)]
         self.isStatic = true
     }
 

@@ -44,6 +44,8 @@ public struct TreeError: Error, CustomStringConvertible, Equatable, Sendable {
         case treeDeeperThanKey(key: Int, path: [Int])
         /// The guesses given for a tree lack the guess a node needs.
         case missingGuess(distance: Int, rank: Int)
+        /// The tree wants guesses at more distances than there are prompt tokens to make them.
+        case moreDistancesThanPromptTokens(tree: Int, promptTokens: Int)
     }
 
     /// What is wrong.
@@ -125,6 +127,8 @@ extension TreeError.Problem {
             return "path \(show(path)) is deeper than its tree's depth key \(key)"
         case .missingGuess(let distance, let rank):
             return "missing guess: the tree needs rank \(rank) at distance \(distance)"
+        case .moreDistancesThanPromptTokens(let tree, let promptTokens):
+            return "the tree is built for \(tree) prompt tokens (guesses up to distance \(tree)) but only \(promptTokens) prompt tokens are loaded"
         }
     }
 }

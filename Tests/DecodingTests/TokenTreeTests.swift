@@ -300,16 +300,17 @@ final class TokenTreeTests: XCTestCase {
         XCTAssertEqual(tree.promptTokens, 3)
         let full = try XCTUnwrap(tree.tree(forDepth: 3))
         XCTAssertEqual(full.nodes.map(\.path), [[0], [1], [0, 0], [0, 1], [0, 0, 0]])
-        XCTAssertTrue(full.nodes.allSatisfy { $0.weight == 1 && $0.promptTokens == 0 })
+        XCTAssertTrue(full.nodes.allSatisfy { $0.weight == 1 && $0.promptTokens == 3 })
         XCTAssertEqual(tree.tree(forDepth: 5), full)
         XCTAssertEqual(tree.tree(forDepth: 1)?.nodes.map(\.path), [[0], [1]])
         XCTAssertEqual(tree.tree(forDepth: 0)?.nodes, [])
         XCTAssertEqual(try DynamicTree(jsonData: tree.jsonData()), tree)
-        // Under the exact rule only the root carries prompt tokens.
+        // Every node of a static tree carries the full chain, so any accepted node gives guesses
+        // at every distance.
         let buffers = try TreeBuffers(tree: full, topK: 2, promptTokens: 3)
-        XCTAssertEqual(buffers.count, 1 + 3 + 5)
-        XCTAssertEqual(buffers.promptSlots.dropFirst().map(\.count), [0, 0, 0, 0, 0])
-        XCTAssertEqual(try TreeBuffers(tree: full, topK: 2, promptTokens: 3, rule: .atLeastOne).count, 1 + 3 + 5 + 5)
+        XCTAssertEqual(buffers.count, 1 + 3 + 5 + 5 * 3)
+        XCTAssertEqual(buffers.promptSlots.dropFirst().map(\.count), [3, 3, 3, 3, 3])
+        XCTAssertEqual(try TreeBuffers(tree: full, topK: 2, promptTokens: 3, rule: .atLeastOne).count, 1 + 3 + 5 + 5 * 3)
         checkInvariants(buffers)
     }
 

@@ -1,0 +1,238 @@
+import Foundation
+import Kernels
+import Models
+
+/// Parallel prompt decoding (the paper's `ppd_generate`): trained prompt tokens appended to the
+/// input guess tokens at distances 1...N; a candidate tree of those guesses, with fresh prompt
+/// tokens hung under its nodes, is verified in one forward pass under a tree mask; an
+/// `AcceptancePolicy` keeps a path and picks the next token; the KV cache keeps only that path.
+///
+/// One step, as data flows (DESIGN.md, "PPD step"):
+/// 1. the tree for the current depth (distances with guesses) lays out root, guesses and prompt
+///    rows (`VerificationLayout`);
+/// 2. one forward over them at positions `length + depth of slot`;
+/// 3. the policy walks the candidate tree with the logits of its nodes;
+/// 4. the cache keeps the root and the accepted nodes, moved to contiguous slots;
+/// 5. the prompt rows under the last accepted node give the next guesses (V virtual rows of a
+///    prompt token are averaged) and the next depth; the policy's next token is the next root.
+///
+/// With `GreedyAcceptance` the output equals autoregressive greedy decoding token for token: the
+/// forward is batch invariant, so every kept token saw exactly the keys and values a decode step
+/// would have seen.
+///
+/// A decoder holds the layouts of every depth; it is not safe to run two generations at once.
+public final class PromptDecoder {
+    /// The base model.
+    public let model: LanguageModel
+    /// The prompt tokens (the first `tree.promptTokens` of them are used).
+    public let promptTokens: PromptTokens
+    /// The trees per depth.
+    public let tree: DynamicTree
+    /// Guesses per distance: one more than the largest rank in any tree.
+    public let topK: Int
+    /// Number of prompt tokens used: the tree's.
+    public var promptTokenCount: Int { tree.promptTokens }
+
+    /// Layout per depth 0...promptTokenCount (depth 0: root and its prompt chain only).
+    private let layouts: [VerificationLayout]
+    /// The root alone, for the last steps when a tree no longer fits the context.
+    private let rootOnly: VerificationLayout
+
+    /// A decoder for `model` with `promptTokens` and `tree`. Throws when the prompt tokens do not
+    /// fit the model (hidden size, or `modelSHA256` when both hashes are known), when the tree
+    /// needs more prompt tokens than there are, or when a tree's ranks reach past the vocabulary.
+    public init(
+        model: LanguageModel, promptTokens: PromptTokens, tree: DynamicTree,
+        rule: TreeBuffers.PromptSlotRule = .exact, modelSHA256: String? = nil
+    ) throws {
+        try promptTokens.validate(for: model, modelSHA256: modelSHA256)
+        guard tree.promptTokens <= promptTokens.count else {
+            throw TreeError(.moreDistancesThanPromptTokens(tree: tree.promptTokens, promptTokens: promptTokens.count))
+        }
+        let maxRank = tree.trees.values.flatMap { $0.nodes.flatMap(\.path) }.max() ?? 0
+        let topK = maxRank + 1
+        guard topK <= model.config.vocabSize else {
+            throw TreeError(.rankOutOfRange(path: [maxRank], topK: model.config.vocabSize))
+        }
+        let n = tree.promptTokens
+        var layouts: [VerificationLayout] = []
+        for depth in 0...n {
+            let nodes = tree.tree(forDepth: depth) ?? TokenTree(unchecked: [], promptTokens: n)
+            let buffers = try TreeBuffers(tree: nodes, topK: topK, promptTokens: n, rule: rule)
+            layouts.append(
+                VerificationLayout(buffers: buffers, virtualTokens: promptTokens.virtualTokens, attention: promptTokens.attention))
+        }
+        let root = try TreeBuffers(tree: TokenTree(unchecked: [], promptTokens: 0), topK: topK, promptTokens: 0)
+        self.model = model
+        self.promptTokens = promptTokens
+        self.tree = tree
+        self.topK = topK
+        self.layouts = layouts
+        self.rootOnly = VerificationLayout(buffers: root, virtualTokens: 1, attention: promptTokens.attention)
+    }
+
+    /// The batch layout used when `depth` distances have guesses.
+    public func layout(forDepth depth: Int) -> VerificationLayout { layouts[min(depth, layouts.count - 1)] }
+
+    /// Generates from `prompt` (token ids, BOS included if wanted) with `policy`. `onStep` is
+    /// called after the prefill (step 0, one token) and after every verification step with the
+    /// tokens it emitted; returning false stops generation. `observer` can record activations and
+    /// logits of chosen forward passes.
+    public func generate(
+        prompt: [Int32], options: GenerationOptions, policy: some AcceptancePolicy,
+        observer: DecodingObserver? = nil, onStep: (PromptDecodingStep) -> Bool = { _ in true }
+    ) throws -> PromptDecodingResult {
+        var policy = policy
+        let context = model.config.contextLength
+        let n = promptTokenCount
+        let v = promptTokens.virtualTokens
+        guard !prompt.isEmpty else { throw ModelError("the prompt is empty: nothing to condition on") }
+        guard prompt.count + n * v <= context else {
+            throw ModelError(
+                "the prompt has \(prompt.count) tokens, which with \(n * v) prompt-token rows does not fit the model's context of \(context) tokens"
+            )
+        }
+        let widest = max(layouts.map(\.count).max() ?? 1, n * v)
+        let cache = model.makeCache(capacity: min(context, prompt.count + max(options.maxTokens, 1) + widest))
+
+        var result = PromptDecodingResult(
+            prompt: prompt, tokens: [], topLogits: [], stopReason: .maxTokens, steps: [], policy: policy.name)
+
+        /// Appends `emitted` (cut at a stop token or the budget), records the step, and says
+        /// whether generation goes on.
+        func emit(_ emitted: [Int32], _ step: PromptDecodingStep) -> Bool {
+            var step = step
+            var kept: [Int32] = []
+            var reason: StopReason?
+            for token in emitted {
+                if result.tokens.count + kept.count >= options.maxTokens {
+                    reason = .maxTokens
+                    break
+                }
+                kept.append(token)
+                if options.stopTokens.contains(token) {
+                    reason = .stopToken
+                    break
+                }
+            }
+            if reason == nil && result.tokens.count + kept.count >= options.maxTokens { reason = .maxTokens }
+            step.tokens = kept
+            result.tokens += kept
+            result.steps.append(step)
+            if !onStep(step) { reason = .cancelled }
+            if let reason { result.stopReason = reason }
+            return reason == nil
+        }
+
+        // Prefill: the prompt, then the chain of prompt tokens under its last token.
+        var clock = ContinuousClock.now
+        let length = prompt.count
+        var embeddings = try model.embed(prompt)
+        var positions = (0..<Int32(length)).map { $0 }
+        for k in 0..<n {
+            for virtual in 0..<v {
+                embeddings += promptTokens.embedding(promptToken: k, virtual: virtual)
+                positions.append(Int32(length + k))
+            }
+        }
+        let prefillMask = VerificationLayout.prefillMask(
+            inputCount: length, promptTokens: n, virtualTokens: v, attention: promptTokens.attention)
+        let forwardClock = ContinuousClock.now
+        let prefillLogits = try model.forward(
+            embeddings: embeddings, positions: positions, mask: prefillMask, cache: cache,
+            logitRows: [length - 1] + Array(length..<length + n * v), hook: observer?.activationHook(forStep: 0))
+        let prefillForward = forwardClock.secondsSince()
+        observer?.didForward(step: 0, logits: prefillLogits, layout: nil)
+        cache.truncate(to: length)
+        result.topLogits = prefillLogits.row(0).topK(5).map { (token: Int32($0.index), logit: $0.value) }
+        var root = policy.firstToken(prefillLogits.row(0))
+        var guesses = (0..<n).map { k in guessTokens(prefillLogits, rows: (0..<v).map { 1 + k * v + $0 }) }
+        let prefillStep = PromptDecodingStep(
+            index: 0, inputRows: positions.count, treeNodes: 0, depth: 0, accepted: 0, tokens: [],
+            seconds: clock.secondsSince(), forwardSeconds: prefillForward)
+        guard options.maxTokens > 0 else {
+            result.steps.append(prefillStep)
+            return result
+        }
+        guard emit([root], prefillStep) else { return result }
+
+        // Verification steps.
+        while true {
+            clock = ContinuousClock.now
+            let start = cache.count
+            var depth = guesses.count
+            var layout = layouts[depth]
+            if start + layout.count > cache.capacity {
+                guard start + 1 <= cache.capacity else {
+                    result.stopReason = .contextFull
+                    return result
+                }
+                layout = rootOnly
+                guesses = []
+                depth = 0
+            }
+            let buffers = layout.buffers
+            let candidates = try CandidateTree(buffers: buffers, root: root, guesses: guesses)
+            let (stepEmbeddings, stepPositions) = try assemble(layout, candidates: candidates, start: start)
+
+            let forwardClock = ContinuousClock.now
+            let logits = try model.forward(
+                embeddings: stepEmbeddings, positions: stepPositions, mask: layout.mask, cache: cache,
+                logitRows: layout.logitRows, hook: observer?.activationHook(forStep: result.steps.count))
+            let forwardSeconds = forwardClock.secondsSince()
+            observer?.didForward(step: result.steps.count, logits: logits, layout: layout)
+
+            // Logits rows are all batch rows in order, so a row's logits are at its own index.
+            let nodeRow = buffers.nodeIndex.map { layout.slotRows[$0][0] }
+            let acceptance = policy.accept(candidates) { logits.row(nodeRow[$0]) }
+            let keptRows = ([0] + acceptance.path).map { start + nodeRow[$0] }
+            cache.keep(from: start, slots: keptRows)
+
+            let last = acceptance.path.last ?? 0
+            guesses = buffers.promptSlots[last].map { guessTokens(logits, rows: layout.slotRows[$0]) }
+            let emitted = acceptance.path.map { candidates.tokens[$0] } + [acceptance.next]
+            root = acceptance.next
+            let step = PromptDecodingStep(
+                index: result.steps.count, inputRows: layout.count, treeNodes: buffers.nodes.count,
+                depth: depth, accepted: acceptance.path.count, tokens: [],
+                seconds: clock.secondsSince(), forwardSeconds: forwardSeconds)
+            guard emit(emitted, step) else { return result }
+        }
+    }
+
+    /// The top-k guesses of one prompt token from the mean of its virtual rows' logits (the rows
+    /// are batch rows and, because every row's logits are computed, also indices into `logits`).
+    private func guessTokens(_ logits: Logits, rows: [Int]) -> [Int32] {
+        if rows.count == 1 { return logits.row(rows[0]).topK(topK).map { Int32($0.index) } }
+        var mean = [Float](logits.row(rows[0]))
+        for row in rows.dropFirst() {
+            for (i, value) in logits.row(row).enumerated() { mean[i] += value }
+        }
+        let scale = 1 / Float(rows.count)
+        for i in mean.indices { mean[i] *= scale }
+        return mean[...].topK(topK).map { Int32($0.index) }
+    }
+
+    /// Input embeddings and absolute positions of one verification batch.
+    private func assemble(_ layout: VerificationLayout, candidates: CandidateTree, start: Int) throws -> ([Float], [Int32]) {
+        let buffers = layout.buffers
+        let slotTokens = buffers.nodeIndex.enumerated().reduce(into: [Int: Int32]()) { $0[$1.element] = candidates.tokens[$1.offset] }
+        let tokenSlots = (0..<buffers.count).filter { !buffers.isPromptSlot($0) }
+        let tokenEmbeddings = try model.embed(tokenSlots.map { slotTokens[$0] ?? candidates.tokens[0] })
+        let hidden = model.config.hiddenSize
+        var embeddings: [Float] = []
+        embeddings.reserveCapacity(layout.count * hidden)
+        var nextToken = 0
+        for row in 0..<layout.count {
+            let slot = layout.rowSlot[row]
+            if case .promptToken(let index) = buffers.source[slot] {
+                embeddings += promptTokens.embedding(promptToken: index, virtual: layout.rowVirtual[row])
+            } else {
+                embeddings += tokenEmbeddings[nextToken * hidden..<(nextToken + 1) * hidden]
+                nextToken += 1
+            }
+        }
+        let positions = layout.positions.map { Int32(start + $0) }
+        return (embeddings, positions)
+    }
+}
