@@ -46,7 +46,8 @@ let package = Package(
             dependencies: ["Kernels", "GGUF", "Tokenizer"],
             swiftSettings: optimized),
         .target(name: "Decoding", dependencies: ["Models", "Tokenizer", "Kernels"], swiftSettings: optimized),
-        .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding"]),
+        .target(name: "Store", dependencies: ["CHDF5", "Models"], swiftSettings: optimized),
+        .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding", "Store"]),
         .executableTarget(
             name: "ppd",
             dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -55,8 +56,9 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Decoding", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Decoding", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

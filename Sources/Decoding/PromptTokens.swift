@@ -102,6 +102,13 @@ extension PromptTokens {
         return try PromptTokens(count: count, virtualTokens: virtualTokens, hiddenSize: hiddenSize, embeddings: values)
     }
 
+    /// The paper's default initialisation text for `count` prompt tokens ("Next 2 word Next 3
+    /// word ..."; `prompt/model/model.py`, `prompt_tuning_init_text`). PEFT uses its first
+    /// `count * virtualTokens` token ids, cycled when the text is shorter: `fromText` does the same.
+    public static func paperInitialText(count: Int) -> String {
+        (0..<max(count, 1)).map { "Next \($0 + 2) word" }.joined(separator: " ")
+    }
+
     /// Prompt tokens initialised from text (the paper's default): row `r` of the
     /// [count * virtualTokens, hidden] embeddings is `model.embed` of `tokenIDs[r % tokenIDs.count]`,
     /// i.e. the ids are cycled through in order. `count` defaults to `tokenIDs.count`.

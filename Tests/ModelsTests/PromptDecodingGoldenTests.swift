@@ -1,0 +1,74 @@
+import Decoding
+import Foundation
+import Models
+import Tokenizer
+import XCTest
+
+/// Prompt decoding on the real model: greedy PPD output equals the float64 oracle's greedy
+/// continuation (which plain greedy decoding also equals, see GoldenTests), and autoregressive
+/// greedy output on more prompts, with text-initialised and random prompt tokens and trees of
+/// several shapes.
+final class PromptDecodingGoldenTests: XCTestCase {
+    typealias Node = TokenTree.Node
+
+    /// A branching dynamic tree for two prompt tokens.
+    func branchingTree() throws -> DynamicTree {
+        try DynamicTree(
+            promptTokens: 2,
+            trees: [
+                1: [Node([0], promptTokens: 2), Node([1], promptTokens: 1)],
+                2: [Node([0], promptTokens: 2), Node([1], promptTokens: 1), Node([0, 0], promptTokens: 2)],
+            ])
+    }
+
+    func testGreedyPromptDecodingEqualsTheOracleOnTheReferencePrompts() throws {
+        let model = try RealModel.load()
+        let tokenizer = try SentencePieceTokenizer(gguf: model.file)
+        let text = tokenizer.encode(PromptTokens.paperInitialText(count: 3), addSpecial: false)
+        let textTokens = try PromptTokens.fromText(tokenIDs: text, count: 3, virtualTokens: 1, model: model)
+        var randomTokens = try PromptTokens.random(
+            count: 2, virtualTokens: 2, hiddenSize: model.config.hiddenSize, seed: 42, scale: 1)
+        randomTokens.attention = .ensemble
+        let chain = try DynamicTree(promptTokens: 3, trees: [3: [Node([0], promptTokens: 3), Node([0, 0], promptTokens: 3), Node([0, 0, 0], promptTokens: 3)]])
+        let configurations: [(PromptTokens, DynamicTree, String)] = [
+            (textTokens, chain, "text-initialised, chain of 3"),
+            (randomTokens, try branchingTree(), "random, 2 virtual tokens, branching"),
+        ]
+        let length = 32
+        var accepted = 0
+        for (tokens, tree, what) in configurations {
+            let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: tree)
+            for prompt in try RealModel.prompts() {
+                let result = try decoder.generate(
+                    prompt: prompt.promptTokens, options: GenerationOptions(maxTokens: length), policy: GreedyAcceptance())
+                XCTAssertEqual(result.tokens, Array(prompt.oracleTokens.prefix(length)), "\(what): \(prompt.text)")
+                accepted += result.steps.map(\.accepted).reduce(0, +)
+            }
+        }
+        XCTAssertGreaterThan(accepted, 5, "no guess was accepted: the test would not exercise compaction")
+    }
+
+    /// More prompts (questions from MT-Bench, GSM8K and HumanEval in a plain User/Assistant
+    /// template) against autoregressive greedy decoding.
+    func testGreedyPromptDecodingEqualsAutoregressiveOnMorePrompts() throws {
+        let model = try RealModel.load()
+        let tokenizer = try SentencePieceTokenizer(gguf: model.file)
+        let questions = [
+            "Compose an engaging travel blog post about a recent trip to Hawaii.",
+            "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?",
+            "def has_close_elements(numbers: List[float], threshold: float) -> bool:\n    \"\"\" Check if in given list of numbers, are any two numbers closer to each other than given threshold.",
+            "Write a persuasive email to convince your introverted friend to volunteer as a guest speaker.",
+        ]
+        let text = tokenizer.encode(PromptTokens.paperInitialText(count: 2), addSpecial: false)
+        let tokens = try PromptTokens.fromText(tokenIDs: text, count: 2, virtualTokens: 1, model: model)
+        let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: try branchingTree())
+        let options = GenerationOptions(maxTokens: 24, stopTokens: [1, 106])
+        for question in questions {
+            let prompt = tokenizer.encode("User: \(question)\nAssistant:")
+            let plain = try AutoregressiveGenerator(model: model).generate(prompt: prompt, options: options)
+            let ppd = try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance())
+            XCTAssertEqual(ppd.tokens, plain.tokens, question)
+            XCTAssertEqual(ppd.stopReason, plain.stopReason, question)
+        }
+    }
+}
