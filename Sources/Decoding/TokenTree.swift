@@ -149,6 +149,19 @@ public struct DynamicTree: Sendable, Equatable {
         self.isStatic = true
     }
 
+    /// A chain without branching: for each depth key d in 1...promptTokens, the rank-0 guesses at
+    /// distances 1...d, every node carrying all `promptTokens` prompt tokens (so whichever node is
+    /// accepted last, the next step again has guesses at every distance). Batch rows per step:
+    /// 1 + N + N (1 + N) for N prompt tokens (times V for the prompt rows of V virtual tokens).
+    public static func chain(promptTokens n: Int) throws -> DynamicTree {
+        guard n >= 1 else { throw TreeError(.invalidPromptTokenCount(n)) }
+        var trees: [Int: [TokenTree.Node]] = [:]
+        for key in 1...n {
+            trees[key] = (1...key).map { TokenTree.Node(Array(repeating: 0, count: $0), promptTokens: n) }
+        }
+        return try DynamicTree(promptTokens: n, trees: trees)
+    }
+
     /// Reads a tree file (dynamic or static). Errors name the file.
     public init(contentsOf url: URL) throws {
         let data: Data

@@ -34,10 +34,16 @@ struct Generate: ParsableCommand {
     @Flag(help: "Print one JSON object instead of streaming text.")
     var json = false
 
+    @OptionGroup(title: "Parallel prompt decoding")
+    var decoding: PromptDecodingOptions
+
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
         guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        if decoding.policy == .greedy && temperature > 0 {
+            throw ValidationError("--policy greedy decodes greedily: use --temperature 0, or --policy rejection or typical")
+        }
     }
 
     func run() throws {
@@ -50,6 +56,11 @@ struct Generate: ParsableCommand {
             maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),
             stopTokens: StopTokens.defaults(for: tokenizer.vocabulary))
+        if decoding.ppd {
+            try runPromptDecoding(
+                path: path, transformer: transformer, tokenizer: tokenizer, prompt: promptTokens, options: options)
+            return
+        }
         var stream = StreamingDetokenizer(tokenizer: tokenizer)
         let result = try AutoregressiveGenerator(model: transformer).generate(prompt: promptTokens, options: options) { token in
             if !json {
@@ -65,7 +76,7 @@ struct Generate: ParsableCommand {
                 topLogits: result.topLogits.map { TokenLogit(token: $0.token, logit: $0.logit) },
                 stopReason: result.stopReason.rawValue,
                 prefillTokensPerSecond: result.prefillTokensPerSecond,
-                decodeTokensPerSecond: result.decodeTokensPerSecond)
+                decodeTokensPerSecond: result.decodeTokensPerSecond, promptDecoding: nil)
             print(try report.jsonString())
         } else {
             print(stream.finish())
@@ -98,10 +109,24 @@ struct GenerationReport: Encodable {
     let stopReason: String
     let prefillTokensPerSecond: Double
     let decodeTokensPerSecond: Double
+    /// Only for `--ppd`.
+    let promptDecoding: PromptDecodingReport?
 
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens", tokens, text, topLogits = "top_logits", stopReason = "stop_reason"
         case prefillTokensPerSecond = "prefill_tokens_per_second", decodeTokensPerSecond = "decode_tokens_per_second"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(promptTokens, forKey: .promptTokens)
+        try container.encode(tokens, forKey: .tokens)
+        try container.encode(text, forKey: .text)
+        try container.encode(topLogits, forKey: .topLogits)
+        try container.encode(stopReason, forKey: .stopReason)
+        try container.encode(prefillTokensPerSecond, forKey: .prefillTokensPerSecond)
+        try container.encode(decodeTokensPerSecond, forKey: .decodeTokensPerSecond)
+        try promptDecoding?.encode(to: encoder)
     }
 
     func jsonString() throws -> String {

@@ -111,3 +111,35 @@ final class GGUFReadWriteTests: XCTestCase {
         }
     }
 }
+
+/// SHA-256 against the FIPS 180-4 test vectors and the default model's published hash.
+final class SHA256Tests: XCTestCase {
+    func hex(_ text: String) -> String {
+        var digest = SHA256()
+        digest.update(Data(text.utf8))
+        return digest.finalizeHex()
+    }
+
+    func testKnownVectors() throws {
+        XCTAssertEqual(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c0262693c3e60e9cb604ff7a5c2a76d7d9b13c5e6a2c8b")
+        // Fed in uneven pieces, across block boundaries: the same digest.
+        let text = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 40)
+        var pieces = SHA256()
+        var rest = Data(text.utf8)
+        var size = 1
+        while !rest.isEmpty {
+            pieces.update(rest.prefix(size))
+            rest = rest.dropFirst(size)
+            size = size * 3 % 97 + 1
+        }
+        XCTAssertEqual(pieces.finalizeHex(), hex(text))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(try SHA256.hex(ofFile: path), hex(text))
+    }
+}

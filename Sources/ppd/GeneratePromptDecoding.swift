@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import PPD
+
+/// The extra `--json` fields of `ppd generate --ppd`.
+struct PromptDecodingReport: Encodable {
+    /// Verification steps (forward passes after the prefill).
+    let steps: Int
+    /// Mean tokens per verification step (accepted guesses + 1), tau.
+    let meanAcceptedLength: Double
+    let policy: String
+    /// Tokens emitted by each verification step.
+    let stepTokens: [Int]
+    /// Batch rows of each verification step.
+    let stepRows: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case steps, meanAcceptedLength = "mean_accepted_length", policy, stepTokens = "step_tokens", stepRows = "step_rows"
+    }
+}
+
+extension Generate {
+    /// `generate --ppd`: prompt decoding with the chosen prompt tokens, tree and policy; streams
+    /// text (accepted tokens per step) or prints the JSON report; writes the trace if asked.
+    func runPromptDecoding(
+        path: String, transformer: Transformer, tokenizer: SentencePieceTokenizer, prompt: [Int32],
+        options: GenerationOptions
+    ) throws {
+        let tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer)
+        let tree = try decoding.loadTree(promptTokens: tokens)
+        // Hash the model only when something needs it (the tokens name a model, or a trace).
+        let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil
+        let modelSHA256 = needsHash ? try SHA256.hex(ofFile: path) : nil
+        let decoder = try PromptDecoder(model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256)
+        let policy = decoding.makePolicy(sampling: options.sampling)
+
+        var stream = StreamingDetokenizer(tokenizer: tokenizer)
+        let result = try decoder.generate(prompt: prompt, options: options, policy: policy) { step in
+            if !json {
+                for token in step.tokens { print(stream.append(token), terminator: "") }
+                fflush(stdout)
+            }
+            return true
+        }
+        let text = tokenizer.decode(result.tokens)
+        if json {
+            let report = GenerationReport(
+                promptTokens: result.prompt, tokens: result.tokens, text: text,
+                topLogits: result.topLogits.map { TokenLogit(token: $0.token, logit: $0.logit) },
+                stopReason: result.stopReason.rawValue,
+                prefillTokensPerSecond: result.prefillTokensPerSecond,
+                decodeTokensPerSecond: result.decodeTokensPerSecond,
+                promptDecoding: PromptDecodingReport(
+                    steps: result.decodeSteps, meanAcceptedLength: result.meanAcceptedLength, policy: result.policy,
+                    stepTokens: result.steps.dropFirst().map(\.tokens.count), stepRows: result.steps.dropFirst().map(\.inputRows)))
+            print(try report.jsonString())
+        } else {
+            print(stream.finish())
+            FileHandle.standardError.write(Data(String(
+                format: "[%d prompt tokens, %d generated in %d steps (tau %.2f), stop: %@, policy %@; prefill %.1f tok/s, decode %.1f tok/s]\n",
+                result.prompt.count, result.tokens.count, result.decodeSteps, result.meanAcceptedLength,
+                result.stopReason.rawValue, result.policy, result.prefillTokensPerSecond, result.decodeTokensPerSecond).utf8))
+        }
+    }
+}

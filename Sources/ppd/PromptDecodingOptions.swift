@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import PPD
+
+/// Which acceptance policy `--policy` names.
+enum PolicyName: String, ExpressibleByArgument, CaseIterable {
+    case greedy, typical, rejection
+}
+
+/// The options of `ppd generate --ppd`.
+struct PromptDecodingOptions: ParsableArguments {
+    @Flag(help: "Decode with parallel prompt decoding (prompt tokens + candidate trees).")
+    var ppd = false
+
+    @Option(help: "Prompt tokens (safetensors, or a PEFT adapter with prompt_embeddings). Default: initialised from --init-text.")
+    var promptTokens: String?
+
+    @Option(help: "Number of prompt tokens when initialising from text.")
+    var promptTokenCount = 3
+
+    @Option(help: "Virtual tokens per prompt token when initialising from text.")
+    var virtualTokens = 1
+
+    @Option(help: "Initialisation text (default: the paper's \"Next 2 word Next 3 word ...\").")
+    var initText: String?
+
+    @Option(help: "Tree file: ppd-tree/1 JSON or a JSON list of paths. Default: a chain over all prompt tokens.")
+    var tree: String?
+
+    @Option(help: "Acceptance policy: greedy, typical or rejection (default: greedy at temperature 0, else rejection).")
+    var policy: PolicyName?
+
+    @Option(help: "Typical acceptance: the hard posterior threshold (epsilon).")
+    var posteriorThreshold = 0.09
+
+    @Option(help: "Typical acceptance: the entropy-scaled threshold factor (delta).")
+    var posteriorAlpha = 0.3
+
+    @Option(help: "Write an HDF5 trace of the run (per-step telemetry; activations and logits when asked).")
+    var trace: String?
+
+    @Option(help: "Layers whose activations the trace records, e.g. 0,5,17 (default: none).")
+    var traceLayers: String?
+
+    @Option(help: "Activation taps to record: layer_input, attention_output, ffn_output, layer_output (comma separated).")
+    var traceTaps = "layer_output"
+
+    @Option(help: "Logits per recorded row in the trace: a top-k count, 0 for none, or -1 for the full vocabulary.")
+    var traceLogits = 0
+
+    @Option(help: "Which forward passes record activations and logits: all, or a list like 0,1,2 or a range 0-7 (0 is the prefill).")
+    var traceSteps = "all"
+
+    func validate() throws {
+        guard promptTokenCount >= 1 else { throw ValidationError("--prompt-token-count must be >= 1") }
+        guard virtualTokens >= 1 else { throw ValidationError("--virtual-tokens must be >= 1") }
+        guard traceLogits >= -1 else { throw ValidationError("--trace-logits must be -1, 0 or a top-k count") }
+        if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil) {
+            throw ValidationError("--prompt-tokens, --tree, --policy and --trace need --ppd")
+        }
+        _ = try layers()
+        _ = try taps()
+        _ = try stepFilter()
+    }
+
+    /// The layers of `--trace-layers`.
+    func layers() throws -> [Int] {
+        guard let traceLayers, !traceLayers.isEmpty else { return [] }
+        return try traceLayers.split(separator: ",").map { text in
+            guard let layer = Int(text.trimmingCharacters(in: .whitespaces)), layer >= 0 else {
+                throw ValidationError("--trace-layers: \"\(text)\" is not a layer index")
+            }
+            return layer
+        }
+    }
+
+    /// The taps of `--trace-taps`.
+    func taps() throws -> [ActivationTap] {
+        try traceTaps.split(separator: ",").map { text in
+            let name = text.trimmingCharacters(in: .whitespaces)
+            guard let tap = ActivationTap(rawValue: name) else {
+                let known = ActivationTap.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--trace-taps: unknown tap \"\(name)\" (known: \(known))")
+            }
+            return tap
+        }
+    }
+
+    /// Which forward passes `--trace-steps` selects (nil: all).
+    func stepFilter() throws -> Set<Int>? {
+        let text = traceSteps.trimmingCharacters(in: .whitespaces)
+        if text == "all" { return nil }
+        var steps = Set<Int>()
+        for part in text.split(separator: ",") {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            if bounds.count == 1, let step = bounds[0], step >= 0 {
+                steps.insert(step)
+            } else if bounds.count == 2, let low = bounds[0], let high = bounds[1], low >= 0, low <= high {
+                steps.formUnion(low...high)
+            } else {
+                throw ValidationError("--trace-steps: \"\(part)\" is not a step or a range like 0-7")
+            }
+        }
+        return steps
+    }
+
+    /// The prompt tokens: loaded from `--prompt-tokens`, or initialised from text.
+    func loadPromptTokens(model: Transformer, tokenizer: SentencePieceTokenizer) throws -> PromptTokens {
+        if let promptTokens { return try PromptTokens.load(from: URL(fileURLWithPath: promptTokens)) }
+        let text = initText ?? PromptTokens.paperInitialText(count: promptTokenCount)
+        let ids = tokenizer.encode(text, addSpecial: false)
+        return try PromptTokens.fromText(tokenIDs: ids, count: promptTokenCount, virtualTokens: virtualTokens, model: model)
+    }
+
+    /// The tree: read from `--tree`, or a chain over all prompt tokens.
+    func loadTree(promptTokens: PromptTokens) throws -> DynamicTree {
+        if let tree { return try DynamicTree(contentsOf: URL(fileURLWithPath: tree)) }
+        return try DynamicTree.chain(promptTokens: promptTokens.count)
+    }
+
+    /// The acceptance policy for `sampling`.
+    func makePolicy(sampling: SamplingParameters) -> any AcceptancePolicy {
+        switch policy ?? (sampling.isGreedy ? .greedy : .rejection) {
+        case .greedy:
+            return GreedyAcceptance()
+        case .typical:
+            return TypicalAcceptance(
+                temperature: sampling.temperature, posteriorThreshold: posteriorThreshold, posteriorAlpha: posteriorAlpha,
+                seed: sampling.seed)
+        case .rejection:
+            return RejectionSampling(sampling: sampling)
+        }
+    }
+}
