@@ -2,4 +2,5 @@
 @_exported import GGUF
 @_exported import Kernels
 @_exported import Models
+@_exported import Store
 @_exported import Tokenizer
