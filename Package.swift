@@ -46,7 +46,7 @@ let package = Package(
             dependencies: ["Kernels", "GGUF", "Tokenizer"],
             swiftSettings: optimized),
         .target(name: "Decoding", dependencies: ["Models", "Tokenizer", "Kernels"], swiftSettings: optimized),
-        .target(name: "Store", dependencies: ["CHDF5", "Models"], swiftSettings: optimized),
+        .target(name: "Store", dependencies: ["CHDF5", "Models", "Decoding"], swiftSettings: optimized),
         .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding", "Store"]),
         .executableTarget(
             name: "ppd",
@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Decoding", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

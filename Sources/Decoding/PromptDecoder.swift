@@ -142,7 +142,7 @@ public final class PromptDecoder {
             embeddings: embeddings, positions: positions, mask: prefillMask, cache: cache,
             logitRows: [length - 1] + Array(length..<length + n * v), hook: observer?.activationHook(forStep: 0))
         let prefillForward = forwardClock.secondsSince()
-        observer?.didForward(step: 0, logits: prefillLogits, layout: nil)
+        observer?.didPrefill(logits: prefillLogits, prompt: prompt, promptTokens: n, virtualTokens: v)
         cache.truncate(to: length)
         result.topLogits = prefillLogits.row(0).topK(5).map { (token: Int32($0.index), logit: $0.value) }
         var root = policy.firstToken(prefillLogits.row(0))
@@ -180,11 +180,12 @@ public final class PromptDecoder {
                 embeddings: stepEmbeddings, positions: stepPositions, mask: layout.mask, cache: cache,
                 logitRows: layout.logitRows, hook: observer?.activationHook(forStep: result.steps.count))
             let forwardSeconds = forwardClock.secondsSince()
-            observer?.didForward(step: result.steps.count, logits: logits, layout: layout)
 
             // Logits rows are all batch rows in order, so a row's logits are at its own index.
             let nodeRow = buffers.nodeIndex.map { layout.slotRows[$0][0] }
             let acceptance = policy.accept(candidates) { logits.row(nodeRow[$0]) }
+            observer?.didVerify(
+                step: result.steps.count, logits: logits, layout: layout, candidates: candidates, acceptance: acceptance)
             let keptRows = ([0] + acceptance.path).map { start + nodeRow[$0] }
             cache.keep(from: start, slots: keptRows)
 

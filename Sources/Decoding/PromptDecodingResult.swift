@@ -73,7 +73,11 @@ public struct PromptDecodingResult: Sendable {
 public protocol DecodingObserver: AnyObject {
     /// The hook for forward pass `step` (0 = prefill), or nil to record nothing.
     func activationHook(forStep step: Int) -> ActivationHook?
-    /// The logits of forward pass `step`; `logits.rows` are batch rows; `layout` is nil for the
-    /// prefill (rows: the last input token, then the prompt rows).
-    func didForward(step: Int, logits: Logits, layout: VerificationLayout?)
+    /// The prefill's logits: `logits.rows` are the last input row (`prompt.count - 1`) and then the
+    /// prompt rows, prompt token k's `virtualTokens` rows after prompt token k - 1's.
+    func didPrefill(logits: Logits, prompt: [Int32], promptTokens: Int, virtualTokens: Int)
+    /// Verification step `step` after acceptance: its logits (every batch row of `layout`, in
+    /// order), its candidate tree (node i sits in batch row `layout.slotRows[layout.buffers.nodeIndex[i]][0]`)
+    /// and what the policy accepted.
+    func didVerify(step: Int, logits: Logits, layout: VerificationLayout, candidates: CandidateTree, acceptance: Acceptance)
 }

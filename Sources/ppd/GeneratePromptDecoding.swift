@@ -34,8 +34,17 @@ extension Generate {
         let decoder = try PromptDecoder(model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256)
         let policy = decoding.makePolicy(sampling: options.sampling)
 
+        let trace = try decoding.trace.map { _ in
+            PromptDecodingTrace(
+                layers: try decoding.layers(), taps: try decoding.taps(), logitsMode: decoding.logitsMode,
+                steps: try decoding.stepFilter())
+        }
+        if let layer = try decoding.layers().first(where: { $0 >= transformer.config.layerCount }) {
+            throw ValidationError("--trace-layers: layer \(layer) does not exist (the model has \(transformer.config.layerCount) layers)")
+        }
+
         var stream = StreamingDetokenizer(tokenizer: tokenizer)
-        let result = try decoder.generate(prompt: prompt, options: options, policy: policy) { step in
+        let result = try decoder.generate(prompt: prompt, options: options, policy: policy, observer: trace) { step in
             if !json {
                 for token in step.tokens { print(stream.append(token), terminator: "") }
                 fflush(stdout)
@@ -43,6 +52,25 @@ extension Generate {
             return true
         }
         let text = tokenizer.decode(result.tokens)
+        if let trace, let tracePath = decoding.trace {
+            var attributes: [String: AttributeValue] = [
+                "model_path": .string(path), "model_sha256": .string(modelSHA256 ?? ""),
+                "tree": .string(String(decoding: tree.jsonData(), as: UTF8.self)), "tree_file": .string(decoding.tree ?? ""),
+                "prompt_tokens_file": .string(decoding.promptTokens ?? ""),
+                "prompt_token_count": .int(Int64(decoder.promptTokenCount)),
+                "virtual_tokens": .int(Int64(tokens.virtualTokens)), "attention": .string(tokens.attention.rawValue),
+                "policy": .string(result.policy), "temperature": .double(Double(temperature)), "top_k": .int(Int64(topK)),
+                "top_p": .double(Double(topP)), "seed": .int(Int64(bitPattern: seed)), "max_tokens": .int(Int64(maxTokens)),
+                "prompt_text": .string(self.prompt), "text": .string(text),
+                "command_line": .string(CommandLine.arguments.joined(separator: " ")),
+                "git_commit": .string(RunInfo.gitCommit()), "date": .string(RunInfo.date()),
+                "threads": .int(Int64(transformer.pool.threadCount)),
+            ]
+            if decoding.promptTokens == nil {
+                attributes["init_text"] = .string(decoding.initText ?? PromptTokens.paperInitialText(count: decoding.promptTokenCount))
+            }
+            try trace.write(result: result, attributes: attributes, to: tracePath)
+        }
         if json {
             let report = GenerationReport(
                 promptTokens: result.prompt, tokens: result.tokens, text: text,

@@ -118,6 +118,15 @@ struct PromptDecodingOptions: ParsableArguments {
         return try DynamicTree.chain(promptTokens: promptTokens.count)
     }
 
+    /// What `--trace-logits` asks for (nil: no logits).
+    var logitsMode: LogitsRecorder.Mode? {
+        switch traceLogits {
+        case 0: return nil
+        case -1: return .full
+        default: return .topK(traceLogits)
+        }
+    }
+
     /// The acceptance policy for `sampling`.
     func makePolicy(sampling: SamplingParameters) -> any AcceptancePolicy {
         switch policy ?? (sampling.isGreedy ? .greedy : .rejection) {

@@ -1,0 +1,97 @@
+import Decoding
+import Foundation
+import Models
+import TestSupport
+import XCTest
+
+@testable import Store
+
+/// The HDF5 trace of a prompt-decoding run on a tiny model: telemetry, row table, activations
+/// and logits agree with the run, and h5py reads the file.
+final class PromptDecodingTraceTests: XCTestCase {
+    func testTraceRecordsStepsRowsActivationsAndLogits() throws {
+        var spec = TinyModel(.gemma3)
+        spec.vocab = 20
+        let model = try ModelLoader.load(path: try spec.write())
+        let tokens = try PromptTokens.random(count: 2, virtualTokens: 2, hiddenSize: model.config.hiddenSize, seed: 4, scale: 1)
+        let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: try DynamicTree.chain(promptTokens: 2))
+        let trace = PromptDecodingTrace(layers: [0, 1], taps: [.layerOutput, .ffnOutput], logitsMode: .topK(3), steps: [0, 1, 2])
+        let prompt: [Int32] = [2, 5, 6, 7, 8]
+        let result = try decoder.generate(
+            prompt: prompt, options: GenerationOptions(maxTokens: 20), policy: GreedyAcceptance(), observer: trace)
+        let scratch = try ScratchDirectory()
+        let path = scratch.path("trace.h5")
+        try trace.write(result: result, attributes: ["policy": .string("greedy"), "seed": .int(0)], to: path)
+
+        let file = try HDF5File.open(path: path)
+        XCTAssertEqual(try file.attribute("format"), .string("ppd-trace/1"))
+        XCTAssertEqual(try file.attribute("policy"), .string("greedy"))
+        XCTAssertEqual(try file.readDataset("/prompt", as: Int32.self), prompt)
+        XCTAssertEqual(try file.readDataset("/tokens", as: Int32.self), result.tokens)
+        XCTAssertEqual(try file.readDataset("/steps/emitted", as: Int32.self), result.steps.map { Int32($0.tokens.count) })
+        XCTAssertEqual(try file.readDataset("/steps/accepted", as: Int32.self), result.steps.map { Int32($0.accepted) })
+        XCTAssertEqual(try file.readDataset("/steps/input_rows", as: Int32.self), result.steps.map { Int32($0.inputRows) })
+        XCTAssertEqual(try file.readDataset("/steps/tokens", as: Int32.self), result.tokens)
+        XCTAssertEqual(try file.readDataset("/steps/token_offsets", as: Int64.self).last, Int64(result.tokens.count))
+        XCTAssertEqual(try file.attribute("mean_accepted_length", of: "/steps"), .double(result.meanAcceptedLength))
+
+        // Rows: the prefill's 5 inputs + 2 x 2 prompt rows, then steps 1 and 2 with their layouts.
+        let rowSteps = try file.readDataset("/rows/step", as: Int32.self)
+        let expectedRows = [prompt.count + 4, result.steps[1].inputRows, result.steps[2].inputRows]
+        XCTAssertEqual(rowSteps.count, expectedRows.reduce(0, +))
+        for step in 0..<3 { XCTAssertEqual(rowSteps.filter { $0 == step }.count, expectedRows[step]) }
+        let kinds = try file.readDataset("/rows/kind", as: Int32.self)
+        XCTAssertEqual(kinds.filter { $0 == 1 }.count, 2, "one root per verification step")
+        XCTAssertEqual(Array(kinds.prefix(9)), [0, 0, 0, 0, 0, 3, 3, 3, 3])
+        let virtual = try file.readDataset("/rows/virtual", as: Int32.self)
+        XCTAssertEqual(Array(virtual[5..<9]), [0, 1, 0, 1])
+        let rowTokens = try file.readDataset("/rows/token", as: Int32.self)
+        let accepted = try file.readDataset("/rows/accepted", as: Int32.self)
+        XCTAssertEqual(Array(rowTokens.prefix(9)), prompt + [-1, -1, -1, -1])
+        // In each verification step the accepted rows hold the root and the accepted guesses: the
+        // step's emitted tokens minus the next token, preceded by the root (the previous next token).
+        for step in 1...2 {
+            let rows = rowSteps.indices.filter { rowSteps[$0] == step && accepted[$0] == 1 }
+            let emittedBefore = result.steps[..<step].reduce(0) { $0 + $1.tokens.count }
+            let expected = [result.tokens[emittedBefore - 1]] + result.steps[step].tokens.dropLast()
+            XCTAssertEqual(rows.map { rowTokens[$0] }, Array(expected), "step \(step)")
+        }
+
+        // Activations: every row of the recorded passes, for each layer and tap.
+        for layer in ["layer_00", "layer_01"] {
+            for tap in ["layer_output", "ffn_output"] {
+                XCTAssertEqual(try file.shape(of: "/activations/\(layer)/\(tap)"), [rowSteps.count, model.config.hiddenSize])
+                XCTAssertEqual(try file.readDataset("/activations/\(layer)/\(tap)_step", as: Int32.self), rowSteps)
+            }
+        }
+        // Logits: the prefill's last input + 4 prompt rows, then every row of steps 1 and 2.
+        let logitSteps = try file.readDataset("/logits/step", as: Int32.self)
+        XCTAssertEqual(logitSteps.count, 1 + 4 + expectedRows[1] + expectedRows[2])
+        XCTAssertEqual(try file.shape(of: "/logits/ids"), [logitSteps.count, 3])
+        // The prefill's first logits row is the last input token: its top-1 is the first token.
+        XCTAssertEqual(try file.readDataset("/logits/ids", as: Int32.self)[0], result.tokens[0])
+        try file.close()
+
+        // h5py reads the same.
+        let script = """
+            import sys, h5py
+            f = h5py.File(sys.argv[1], "r")
+            assert f.attrs["format"] == "ppd-trace/1", f.attrs["format"]
+            assert list(f["tokens"][:]) == [int(t) for t in sys.argv[2].split(",")]
+            assert f["steps/emitted"][:].sum() == len(f["tokens"])
+            assert f["activations/layer_01/layer_output"].shape[1] == 64
+            assert f["logits/ids"].shape[1] == 3
+            print("ok")
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path, result.tokens.map(String.init).joined(separator: ",")]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "h5py could not read the trace (pip install h5py): \(output)")
+    }
+}
