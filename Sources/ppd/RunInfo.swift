@@ -2,29 +2,37 @@ import Foundation
 
 /// Facts about this run for trace attributes.
 enum RunInfo {
-    /// The git commit of the checkout the executable was built in (`git rev-parse HEAD` next to
-    /// the executable, "+dirty" when it has uncommitted changes), or "unknown".
+    /// The git commit of the checkout the executable was built in, read from the `.git` folder
+    /// found above the executable (`HEAD`, then the branch's ref file or `packed-refs`), or
+    /// "unknown". Read from files rather than by running git: no child process, no git needed.
     static func gitCommit() -> String {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-        guard let head = git(["-C", directory, "rev-parse", "HEAD"]), !head.isEmpty else { return "unknown" }
-        let status = git(["-C", directory, "status", "--porcelain", "--untracked-files=no"]) ?? ""
-        return status.isEmpty ? head : head + "+dirty"
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" {
+            let git = directory.appendingPathComponent(".git")
+            if let head = read(git.appendingPathComponent("HEAD")) { return resolve(head, in: git) ?? "unknown" }
+            directory.deleteLastPathComponent()
+        }
+        return "unknown"
     }
 
     /// Now, in ISO 8601 (UTC).
     static func date() -> String { ISO8601DateFormatter().string(from: Date()) }
 
-    private static func git(_ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    /// The commit `head` (the text of HEAD) names: a hash, or `ref: refs/heads/x` looked up.
+    private static func resolve(_ head: String, in git: URL) -> String? {
+        guard head.hasPrefix("ref: ") else { return head }
+        let reference = String(head.dropFirst(5))
+        if let hash = read(git.appendingPathComponent(reference)) { return hash }
+        guard let packed = read(git.appendingPathComponent("packed-refs")) else { return nil }
+        for line in packed.split(separator: "\n") where line.hasSuffix(" " + reference) {
+            return String(line.prefix { $0 != " " })
+        }
+        return nil
+    }
+
+    private static func read(_ url: URL) -> String? {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
     }
 }
