@@ -31,7 +31,21 @@ extension Generate {
         // Hash the model only when something needs it (the tokens name a model, or a trace).
         let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil
         let modelSHA256 = needsHash ? try SHA256.hex(ofFile: path) : nil
-        let decoder = try PromptDecoder(model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256)
+        if let tracePath = decoding.trace {
+            let directory = URL(fileURLWithPath: tracePath).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--trace \(tracePath): directory \(directory) does not exist")
+            }
+        }
+        let decoder: PromptDecoder
+        do {
+            decoder = try PromptDecoder(model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256)
+        } catch let error as TreeError {
+            throw TreeError(error.problem, file: decoding.tree ?? error.file, depthKey: error.depthKey)
+        } catch let error as PromptTokensError {
+            throw PromptTokensError(error.problem, file: decoding.promptTokens ?? error.file)
+        }
         let policy = decoding.makePolicy(sampling: options.sampling)
 
         let trace = try decoding.trace.map { _ in
