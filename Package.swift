@@ -46,8 +46,9 @@ let package = Package(
             dependencies: ["Kernels", "GGUF", "Tokenizer"],
             swiftSettings: optimized),
         .target(name: "Decoding", dependencies: ["Models", "Tokenizer", "Kernels"], swiftSettings: optimized),
+        .target(name: "Training", dependencies: ["Models", "Decoding", "Kernels"], swiftSettings: optimized),
         .target(name: "Store", dependencies: ["CHDF5", "Models", "Decoding"], swiftSettings: optimized),
-        .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding", "Store"]),
+        .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding", "Training", "Store"]),
         .executableTarget(
             name: "ppd",
             dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Decoding", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Decoding", "Models", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -6,6 +6,10 @@ public struct AttentionMask: Sendable, Equatable {
     public let batchSize: Int
     /// batchSize x batchSize, row-major: `visible[i * batchSize + j]`.
     public let batchVisibility: [Bool]
+    /// When set, only the first `visibleCacheSlots` cached slots are visible to the batch (the
+    /// rest of the cache is hidden); nil: every cached slot. Training uses it to run the prompt
+    /// tokens of several cuts of one sequence over a single prefix pass.
+    public var visibleCacheSlots: Int?
 
     /// A mask from an explicit visibility matrix.
     public init(batchSize: Int, batchVisibility: [Bool]) {

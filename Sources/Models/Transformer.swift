@@ -56,6 +56,14 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
         logitRows: [Int]? = nil, hook: ActivationHook? = nil
     ) throws -> Logits {
+        try run(embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: hook, tape: nil)
+    }
+
+    /// The forward pass; with a `tape`, also keeps what `backward(_:gradLogits:)` needs.
+    func run(
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
+        logitRows: [Int]?, hook: ActivationHook?, tape: ForwardTape?
+    ) throws -> Logits {
         let c = config
         let n = positions.count
         guard n > 0, embeddings.count == n * c.hiddenSize, mask.batchSize == n else {
@@ -87,9 +95,11 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         var gate = [Float](repeating: 0, count: n * c.ffnSize)
         var up = [Float](repeating: 0, count: n * c.ffnSize)
 
+        tape?.begin(positions: positions, mask: mask, cache: cache, cacheStart: cacheStart, outputRows: outputRows)
         for (l, w) in weights.layers.enumerated() {
             let isLocal = c.isLocal(layer: l)
             observe(hook, l, .layerInput, x, n)
+            tape?.layers.append(ForwardTape.Layer(input: x))
 
             // Attention block: normed = norm(x); q, k, v projections [n x heads*headDim].
             normed = x
@@ -104,6 +114,8 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
                 }
             }
             if let qNorm = w.queryNorm, let kNorm = w.keyNorm {
+                tape?.layers[l].queryBeforeNorm = q
+                tape?.layers[l].keyBeforeNorm = k
                 Norms.rmsNorm(&q, rows: n * c.heads, width: c.headDim, weight: qNorm, eps: c.rmsEps)
                 Norms.rmsNorm(&k, rows: n * c.kvHeads, width: c.headDim, weight: kNorm, eps: c.rmsEps)
             }
@@ -119,11 +131,13 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
                 }
             }
             k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in cache.store(layer: l, keys: kb, values: vb) } }
+            tape?.layers[l].rotatedQuery = q
 
             // Each query sees cached slots and the batch tokens its mask allows, within the window.
             let window = isLocal ? c.slidingWindow : nil
+            let cacheLimit = mask.visibleCacheSlots ?? cacheStart
             let visible: (Int, Int) -> Bool = { i, s in
-                if s >= cacheStart && !mask.sees(i, s - cacheStart) { return false }
+                if s >= cacheStart { if !mask.sees(i, s - cacheStart) { return false } } else if s >= cacheLimit { return false }
                 if let window, Int(positions[i]) - Int(slotPositions[s]) >= window { return false }
                 return true
             }
@@ -134,17 +148,29 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
                     visible: visible, out: &attention, pool: pool)
             }
             w.attentionOutput.multiply(attention, count: n, into: &projected, pool: pool)
+            tape?.layers[l].attentionProjected = projected
             if let post = w.postAttentionNorm {
                 Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
             }
             observe(hook, l, .attentionOutput, projected, n)
             for i in 0..<x.count { x[i] += projected[i] }
+            tape?.layers[l].middle = x
 
             // Feed-forward block: down(act(gate(norm(x))) * up(norm(x))) [n x ffn -> n x hidden].
             normed = x
             Norms.rmsNorm(&normed, rows: n, width: c.hiddenSize, weight: w.ffnNorm, eps: c.rmsEps)
-            gatedFeedForward(w, normed, n, &gate, &up)
+            if let tape {
+                // Keep the pre-activation gate and up for the backward pass.
+                w.gate.multiply(normed, count: n, into: &gate, pool: pool)
+                w.up.multiply(normed, count: n, into: &up, pool: pool)
+                tape.layers[l].gateBeforeActivation = gate
+                tape.layers[l].up = up
+                applyActivation(&gate, up, count: n * c.ffnSize)
+            } else {
+                gatedFeedForward(w, normed, n, &gate, &up)
+            }
             w.down.multiply(gate, count: n, into: &projected, pool: pool)
+            tape?.layers[l].ffnProjected = projected
             if let post = w.postFFNNorm {
                 Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
             }
@@ -158,6 +184,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         for (k, row) in outputRows.enumerated() {
             for j in 0..<c.hiddenSize { selected[k * c.hiddenSize + j] = x[row * c.hiddenSize + j] }
         }
+        tape?.finalInput = selected
         Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
         var logits = [Float](repeating: 0, count: outputRows.count * c.vocabSize)
         weights.output.multiply(selected, count: outputRows.count, into: &logits, pool: pool)
@@ -183,6 +210,18 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// gate <- act(gate) * up over `count` values, with the configured activation.
+    private func applyActivation(_ gate: inout [Float], _ up: [Float], count: Int) {
+        gate.withUnsafeMutableBufferPointer { g in
+            up.withUnsafeBufferPointer { u in
+                switch config.activation {
+                case .geluTanh: Activations.geluTanhGate(g.baseAddress!, u.baseAddress!, count: count)
+                case .silu: Activations.siluGate(g.baseAddress!, u.baseAddress!, count: count)
                 }
             }
         }

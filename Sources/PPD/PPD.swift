@@ -4,3 +4,4 @@
 @_exported import Models
 @_exported import Store
 @_exported import Tokenizer
+@_exported import Training

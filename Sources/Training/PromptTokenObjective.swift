@@ -1,0 +1,81 @@
+import Decoding
+import Foundation
+import Models
+
+/// The loss of prompt tokens at one cut of a `TrainingSequence`, and its gradient with respect to
+/// the prompt-token embeddings: the prompt rows run over the cached prefix (only the first `cut`
+/// slots visible, the virtual tokens masked as at inference), the loss compares their logits with
+/// the teacher rows, and the backward pass carries the gradient to their input embeddings.
+public struct PromptTokenObjective {
+    /// The frozen model.
+    public let model: Transformer
+    /// The objective.
+    public var loss: DistillationLoss
+
+    /// An objective over `model`.
+    public init(model: Transformer, loss: DistillationLoss = DistillationLoss()) {
+        self.model = model
+        self.loss = loss
+    }
+
+    /// What one cut gives.
+    public struct Evaluation {
+        /// The loss at this cut.
+        public var loss: Double
+        /// d loss / d embeddings, laid out as `PromptTokens.embeddings`.
+        public var gradient: [Float]
+        /// Per prompt token: the rank of the teacher's argmax among the student's logits
+        /// (0 = the student's top-1 guess is the teacher's greedy token).
+        public var ranks: [Int]
+    }
+
+    /// Loss and gradient at `cut` of `sequence` for `promptTokens` (the first `sequence.promptTokens`
+    /// of them; all virtual tokens). With `backward: false` only the loss and ranks are computed.
+    public func evaluate(
+        _ sequence: TrainingSequence, cut: Int, promptTokens tokens: PromptTokens, backward: Bool = true
+    ) throws -> Evaluation {
+        let n = sequence.promptTokens, v = tokens.virtualTokens
+        let hidden = model.config.hiddenSize, vocab = model.config.vocabSize
+        guard tokens.hiddenSize == hidden else {
+            throw PromptTokensError(.hiddenSizeMismatch(promptTokens: tokens.hiddenSize, model: hidden))
+        }
+        guard tokens.count >= n else {
+            throw ModelError("the training sequence was prepared for \(n) prompt tokens but only \(tokens.count) are given")
+        }
+        let rows = n * v
+        let embeddings = Array(tokens.embeddings.prefix(rows * hidden))
+        let positions = (0..<rows).map { Int32(cut + $0 / v) }
+        var mask = VerificationLayout.prefillMask(inputCount: 0, promptTokens: n, virtualTokens: v, attention: tokens.attention)
+        mask.visibleCacheSlots = cut
+        let cache = sequence.cache
+        let length = sequence.tokens.count
+        defer { cache.truncate(to: length) }
+
+        let tape = ForwardTape()
+        let logits = try model.forward(
+            embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: nil, recordingInto: tape)
+        var teacher: [Float] = []
+        teacher.reserveCapacity(n * vocab)
+        for k in 0..<n { teacher += sequence.teacher(cut: cut, promptToken: k) }
+        let (value, gradLogits) = loss.evaluate(student: logits.values, teacher: teacher, promptTokens: n, virtualTokens: v, vocab: vocab)
+
+        var ranks: [Int] = []
+        for k in 0..<n {
+            let target = teacher[(k * vocab)..<((k + 1) * vocab)].argmax()
+            var mean = [Float](repeating: 0, count: vocab)
+            for r in 0..<v {
+                let row = logits.row(k * v + r)
+                for (i, x) in row.enumerated() { mean[i] += x }
+            }
+            let score = mean[target]
+            ranks.append(mean.reduce(0) { $1 > score ? $0 + 1 : $0 })
+        }
+
+        var gradient = [Float](repeating: 0, count: tokens.embeddings.count)
+        if backward {
+            let gradRows = try model.backward(tape, gradLogits: gradLogits)
+            for i in 0..<gradRows.count { gradient[i] = gradRows[i] }
+        }
+        return Evaluation(loss: value, gradient: gradient, ranks: ranks)
+    }
+}
