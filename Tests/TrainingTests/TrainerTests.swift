@@ -1,0 +1,77 @@
+import Decoding
+import GGUF
+import Foundation
+import Models
+import TestSupport
+import Tokenizer
+import XCTest
+
+@testable import Training
+
+/// Examples, checkpoints and resume on a tiny model.
+final class TrainerTests: XCTestCase {
+    func tiny() throws -> (Transformer, SentencePieceTokenizer) {
+        var spec = TinyModel(.llama)
+        spec.vocab = 48
+        let path = try spec.write()
+        let file = try GGUFFile(path: path)
+        return (try Transformer(file: file, threads: 1), try SentencePieceTokenizer(gguf: file))
+    }
+
+    func testExamplesCutInsideTheReplyWithRoomForEveryPromptToken() throws {
+        let (model, tokenizer) = try tiny()
+        let conversation = Conversation(id: "x", turns: [(.user, "abc abc"), (.assistant, "abcabcabc abc abc abc")])
+        var random = RandomSource(seed: 1)
+        for reply in [TrainingExamples.Reply.selfDistilled(tokens: 12), .dataset] {
+            let examples = TrainingExamples(template: .plain, reply: reply, maxLength: 64, cutsPerSequence: 5, promptTokens: 3)
+            let example = try XCTUnwrap(try examples.example(conversation, model: model, tokenizer: tokenizer, random: &random))
+            XCTAssertEqual(Array(example.tokens.prefix(example.replyStart)), tokenizer.encode(PromptTemplate.plain.prompt("abc abc")))
+            XCTAssertFalse(example.cuts.isEmpty)
+            XCTAssertEqual(example.cuts, example.cuts.sorted())
+            for cut in example.cuts {
+                XCTAssertGreaterThanOrEqual(cut, example.replyStart)
+                XCTAssertLessThanOrEqual(cut + 3, example.tokens.count - 1)
+            }
+            if case .selfDistilled = reply {
+                let greedy = try AutoregressiveGenerator(model: model).generate(
+                    prompt: Array(example.tokens.prefix(example.replyStart)), options: GenerationOptions(maxTokens: 12))
+                XCTAssertEqual(Array(example.tokens.suffix(from: example.replyStart)), greedy.tokens)
+            }
+        }
+        // No user turn, or a context longer than the limit: no example.
+        let examples = TrainingExamples(maxLength: 8, promptTokens: 3)
+        XCTAssertNil(try examples.example(Conversation(id: "y", turns: [(.assistant, "hi")]), model: model, tokenizer: tokenizer, random: &random))
+        XCTAssertNil(try examples.example(conversation, model: model, tokenizer: tokenizer, random: &random))
+    }
+
+    func testCheckpointRoundTripAndResume() throws {
+        let (model, _) = try tiny()
+        let tokens: [Int32] = [2] + (0..<24).map { Int32(4 + $0 % 40) }
+        let sequence = try TrainingSequence(model: model, tokens: tokens, cuts: [4, 9, 15], promptTokens: 2, virtualTokens: 1)
+        let initial = try PromptTokens.random(count: 2, virtualTokens: 1, hiddenSize: model.config.hiddenSize, seed: 3, scale: 1)
+        let objective = PromptTokenObjective(model: model)
+
+        // Four steps straight, against two steps, a checkpoint, a resumed trainer and two more.
+        let straight = PromptTokenTrainer(objective: objective, tokens: initial, learningRate: 1e-2, totalSteps: 4)
+        for _ in 0..<4 { try straight.train(on: sequence) }
+        let first = PromptTokenTrainer(objective: objective, tokens: initial, learningRate: 1e-2, totalSteps: 4)
+        for _ in 0..<2 { try first.train(on: sequence) }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try first.saveCheckpoint(to: url, summary: "test")
+        let loaded = try PromptTokens.load(from: url)
+        XCTAssertEqual(loaded.embeddings, first.tokens.embeddings)
+        XCTAssertEqual(loaded.trainingSummary, "test")
+        let state = try XCTUnwrap(try PromptTokenTrainer.optimizerState(from: url))
+        XCTAssertEqual(state.step, 2)
+        let resumed = PromptTokenTrainer(objective: objective, tokens: loaded, learningRate: 1e-2, totalSteps: 4, state: state)
+        for _ in 0..<2 { try resumed.train(on: sequence) }
+        XCTAssertEqual(resumed.step, 4)
+        // The moments were stored in float32: the resumed run follows the straight one closely.
+        let difference = zip(resumed.tokens.embeddings, straight.tokens.embeddings).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThan(difference, 1e-5)
+        // Plain prompt-token files have no optimizer state.
+        try initial.save(to: url)
+        XCTAssertNil(try PromptTokenTrainer.optimizerState(from: url))
+    }
+}
