@@ -78,4 +78,27 @@ public struct PromptTokenObjective {
         }
         return Evaluation(loss: value, gradient: gradient, ranks: ranks)
     }
+
+    /// Guess accuracy on `sequences`: `accuracy[d][r]` is the fraction of cuts at which prompt
+    /// token d's rank-r guess is the teacher's greedy token at distance d + 1 (per rank, not
+    /// cumulative; ranks from 0 to `topK - 1`), with the mean loss over the cuts. On
+    /// self-distilled sequences the teacher's greedy token is the sequence's own next token.
+    public func accuracy(on sequences: [TrainingSequence], promptTokens tokens: PromptTokens, topK: Int = 10) throws
+        -> (accuracy: [[Double]], loss: Double)
+    {
+        let n = sequences.first?.promptTokens ?? 0
+        var counts = [[Int]](repeating: [Int](repeating: 0, count: topK), count: n)
+        var total = 0
+        var loss = 0.0
+        for sequence in sequences {
+            for cut in sequence.cuts {
+                let e = try evaluate(sequence, cut: cut, promptTokens: tokens, backward: false)
+                loss += e.loss
+                total += 1
+                for (k, rank) in e.ranks.enumerated() where rank < topK { counts[k][rank] += 1 }
+            }
+        }
+        let accuracy = counts.map { row in row.map { Double($0) / Double(max(total, 1)) } }
+        return (accuracy, loss / Double(max(total, 1)))
+    }
 }

@@ -73,23 +73,10 @@ public final class PromptTokenTrainer {
             secondsLeft: perStep * Double(max(schedule.totalSteps - optimizer.step, 0)))
     }
 
-    /// Guess accuracy on `sequences`: for each distance, the fraction of cuts whose teacher's
-    /// greedy token is at rank r of the student's guesses (r = 0..<topK), and the mean loss.
+    /// Guess accuracy and mean loss of the current tokens on `sequences` (see
+    /// `PromptTokenObjective.accuracy`).
     public func evaluate(_ sequences: [TrainingSequence], topK: Int = 10) throws -> (accuracy: [[Double]], loss: Double) {
-        let n = sequences.first?.promptTokens ?? 0
-        var counts = [[Int]](repeating: [Int](repeating: 0, count: topK), count: n)
-        var total = 0
-        var loss = 0.0
-        for sequence in sequences {
-            for cut in sequence.cuts {
-                let e = try objective.evaluate(sequence, cut: cut, promptTokens: tokens, backward: false)
-                loss += e.loss
-                total += 1
-                for (k, rank) in e.ranks.enumerated() where rank < topK { counts[k][rank] += 1 }
-            }
-        }
-        let accuracy = counts.map { row in row.map { Double($0) / Double(max(total, 1)) } }
-        return (accuracy, loss / Double(max(total, 1)))
+        try objective.accuracy(on: sequences, promptTokens: tokens, topK: topK)
     }
 
     // MARK: Checkpoints

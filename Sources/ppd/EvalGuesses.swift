@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import PPD
+
+struct EvalGuesses: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval-guesses",
+        abstract: "Top-k accuracy of each prompt token's guess against the model's own greedy token at that distance (the paper's eval.py).",
+        discussion: """
+            For each question (first turn of a FastChat question.jsonl, in the template), the model continues greedily; \
+            at --cuts positions inside that continuation the prompt tokens guess the next tokens, and each guess is \
+            ranked against the model's greedy token at its distance. --out writes the per-rank table (rows: distances, \
+            columns: ranks 0..9, not cumulative) that the tree builder reads.
+            """)
+
+    @Option(help: "GGUF model (default: $PPD_MODEL or ~/.cache/ppd/gemma-3-270m-q4_k_m.gguf).")
+    var model: String?
+    @Option(help: "Prompt tokens (safetensors). Default: the paper's text initialisation with --prompt-token-count.")
+    var promptTokens: String?
+    @Option(help: "Number of prompt tokens when initialising from text.")
+    var promptTokenCount = 3
+    @Option(help: "Questions in FastChat's question.jsonl format.")
+    var questions = "Experiments/data/alpaca_eval/question.jsonl"
+    @Option(help: "How many questions (from the start of the file).")
+    var count = 40
+    @Option(help: "Prompt template: plain, gemma or vicuna.")
+    var template = "plain"
+    @Option(help: "Tokens of greedy continuation per question.")
+    var replyTokens = 64
+    @Option(help: "Cuts per question.")
+    var cuts = 16
+    @Option(help: "Seed for the cuts.")
+    var seed: UInt64 = 0
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+    @Option(help: "Write the per-rank accuracy table (JSON) here.")
+    var out: String?
+
+    func run() throws {
+        guard let promptTemplate = PromptTemplate.named(template) else { throw ValidationError("--template: unknown template \"\(template)\"") }
+        let path = try ModelLocation.resolve(model)
+        let file = try GGUFFile(path: path)
+        let tokenizer = try SentencePieceTokenizer(gguf: file)
+        let transformer = try Transformer(file: file, threads: threads)
+        var tokens: PromptTokens
+        if let promptTokens {
+            tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))
+        } else {
+            tokens = try PromptTokens.fromText(
+                tokenIDs: tokenizer.encode(PromptTokens.paperInitialText(count: promptTokenCount), addSpecial: false),
+                count: promptTokenCount, virtualTokens: 1, model: transformer)
+        }
+        try tokens.validate(for: transformer, modelSHA256: tokens.baseModelSHA256 == nil ? nil : try SHA256.hex(ofFile: path))
+
+        let loaded = try QuestionFile.read(questions, limit: count)
+        let examples = TrainingExamples(
+            template: promptTemplate, reply: .selfDistilled(tokens: replyTokens), maxLength: transformer.config.contextLength,
+            cutsPerSequence: cuts, promptTokens: tokens.count, seed: seed)
+        var random = RandomSource(seed: seed)
+        var sequences: [TrainingSequence] = []
+        let started = ContinuousClock.now
+        for (index, question) in loaded.enumerated() {
+            let conversation = Conversation(id: "q\(index)", turns: [(.user, question)])
+            if let example = try examples.example(conversation, model: transformer, tokenizer: tokenizer, random: &random) {
+                sequences.append(
+                    try TrainingSequence(
+                        model: transformer, tokens: example.tokens, cuts: example.cuts, promptTokens: tokens.count,
+                        virtualTokens: tokens.virtualTokens))
+            }
+            let rate = Double(index + 1) / started.secondsSince()
+            FileHandle.standardError.write(Data(
+                "\rquestion \(index + 1)/\(loaded.count), \(String(format: "%.2f", rate))/s, ETA \(Int(Double(loaded.count - index - 1) / rate)) s   ".utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        let (accuracy, loss) = try PromptTokenObjective(model: transformer).accuracy(on: sequences, promptTokens: tokens)
+        let scored = sequences.reduce(0) { $0 + $1.cuts.count }
+        let report: [String: Any] = [
+            "format": "ppd-accuracy/1", "prompt_tokens": promptTokens ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
+            "questions": questions, "question_count": sequences.count, "cuts": scored, "template": template, "mean_loss": loss,
+            "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
+            "accuracies": accuracy,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        if let out { try data.write(to: URL(fileURLWithPath: out), options: .atomic) }
+        if json {
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("\(sequences.count) questions, \(scored) cuts, template \(template), mean loss \(String(format: "%.4f", loss))")
+            print("distance   top-1  top-2  top-3  top-5  top-10")
+            for (d, row) in accuracy.enumerated() {
+                var cumulative = 0.0
+                let top = row.map { cumulative += $0; return cumulative }
+                print(String(format: "%8d   %.3f  %.3f  %.3f  %.3f  %.3f", d + 1, top[0], top[1], top[2], top[4], top[9]))
+            }
+        }
+    }
+}
+
+/// FastChat question files (`question.jsonl`: one object per line with a `turns` list).
+enum QuestionFile {
+    /// The first turn of up to `limit` questions.
+    static func read(_ path: String, limit: Int) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read the question file") }
+        var out: [String] = []
+        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where out.count < limit {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let turns = object["turns"] as? [String], let first = turns.first
+            else { throw ValidationError("\(path): line \(number + 1) is not a question with \"turns\"") }
+            out.append(first)
+        }
+        return out
+    }
+}
