@@ -38,10 +38,21 @@ public final class ThreadPool: @unchecked Sendable {
                 let (exchanged, _) = claim.compareExchange(
                     expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
                 guard exchanged else { continue }
-                // The job cannot change before this task completes, so reading it here is safe.
-                job!(task)
+                runTask(task)
                 completed.add(1, ordering: .releasing)
             }
+        }
+
+        /// Runs one task of the current job. The job cannot change before this task completes,
+        /// so reading it here is safe. A separate, never-inlined function so that this thread's
+        /// reference to the job's closure is released before the task counts as completed: the
+        /// closure lives in the caller's `withoutActuallyEscaping` scope, which ends as soon as the
+        /// last task completes, and a reference still held then would be released into a dead
+        /// stack frame (the Swift runtime reports "closure argument was escaped in
+        /// withoutActuallyEscaping block"; memory can be corrupted).
+        @inline(never)
+        private func runTask(_ task: Int) {
+            job!(task)
         }
 
         func workerLoop() {

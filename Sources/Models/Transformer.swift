@@ -81,9 +81,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         let slotPositions = cache.positions
 
         // RoPE angles for each batch token, for the global and the sliding-window base.
-        let global = positions.map { Rope.table(position: Int($0), dims: c.headDim, base: c.ropeBase) }
-        let local = c.ropeBaseLocal == c.ropeBase
-            ? global : positions.map { Rope.table(position: Int($0), dims: c.headDim, base: c.ropeBaseLocal) }
+        let (global, local) = ropeTables(positions)
 
         var x = embeddings  // residual stream, n x hidden
         var normed = [Float](repeating: 0, count: n * c.hiddenSize)
@@ -134,13 +132,9 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             tape?.layers[l].rotatedQuery = q
 
             // Each query sees cached slots and the batch tokens its mask allows, within the window.
-            let window = isLocal ? c.slidingWindow : nil
-            let cacheLimit = mask.visibleCacheSlots ?? cacheStart
-            let visible: (Int, Int) -> Bool = { i, s in
-                if s >= cacheStart { if !mask.sees(i, s - cacheStart) { return false } } else if s >= cacheLimit { return false }
-                if let window, Int(positions[i]) - Int(slotPositions[s]) >= window { return false }
-                return true
-            }
+            let visible = visibility(
+                mask: mask, cacheStart: cacheStart, positions: positions, slotPositions: slotPositions,
+                window: isLocal ? c.slidingWindow : nil)
             cache.withLayer(l) { keys, values in
                 Attention.run(
                     queries: q, queryCount: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
@@ -212,6 +206,34 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// cos/sin tables per position for the global RoPE base and for the sliding-window layers'
+    /// base (the same tables when the bases agree).
+    func ropeTables(_ positions: [Int32]) -> (global: [(cos: [Float], sin: [Float])], local: [(cos: [Float], sin: [Float])]) {
+        let c = config
+        let global = positions.map { Rope.table(position: Int($0), dims: c.headDim, base: c.ropeBase) }
+        let local = c.ropeBaseLocal == c.ropeBase
+            ? global : positions.map { Rope.table(position: Int($0), dims: c.headDim, base: c.ropeBaseLocal) }
+        return (global, local)
+    }
+
+    /// Which slots batch token i may attend to: batch slots (from `cacheStart` on) as `mask` says,
+    /// cached slots below `mask.visibleCacheSlots` (all when nil), and only within `window`
+    /// positions when one is given.
+    func visibility(
+        mask: AttentionMask, cacheStart: Int, positions: [Int32], slotPositions: [Int32], window: Int?
+    ) -> (Int, Int) -> Bool {
+        let cacheLimit = mask.visibleCacheSlots ?? cacheStart
+        return { i, s in
+            if s >= cacheStart {
+                if !mask.sees(i, s - cacheStart) { return false }
+            } else if s >= cacheLimit {
+                return false
+            }
+            if let window, Int(positions[i]) - Int(slotPositions[s]) >= window { return false }
+            return true
         }
     }
 

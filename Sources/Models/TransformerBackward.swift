@@ -88,9 +88,7 @@ extension Transformer {
             for j in 0..<hidden { dx[row * hidden + j] += gradFinal[k * hidden + j] }
         }
 
-        let global = tape.positions.map { Rope.table(position: Int($0), dims: c.headDim, base: c.ropeBase) }
-        let local = c.ropeBaseLocal == c.ropeBase
-            ? global : tape.positions.map { Rope.table(position: Int($0), dims: c.headDim, base: c.ropeBaseLocal) }
+        let (global, local) = ropeTables(tape.positions)
         let slotPositions = cache.positions
         let cacheStart = tape.cacheStart
         let slotCount = cacheStart + n
@@ -150,14 +148,9 @@ extension Transformer {
             }
             w.attentionOutput.multiplyTransposed(gradProjected, count: n, into: &gradAttention, pool: pool)
             let isLocal = c.isLocal(layer: l)
-            let window = isLocal ? c.slidingWindow : nil
-            let cacheLimit = mask.visibleCacheSlots ?? cacheStart
-            let positions = tape.positions
-            let visible: (Int, Int) -> Bool = { i, s in
-                if s >= cacheStart { if !mask.sees(i, s - cacheStart) { return false } } else if s >= cacheLimit { return false }
-                if let window, Int(positions[i]) - Int(slotPositions[s]) >= window { return false }
-                return true
-            }
+            let visible = visibility(
+                mask: mask, cacheStart: cacheStart, positions: tape.positions, slotPositions: slotPositions,
+                window: isLocal ? c.slidingWindow : nil)
             for i in 0..<gradKeySlots.count {
                 gradKeySlots[i] = 0
                 gradValueSlots[i] = 0
