@@ -46,7 +46,7 @@ demo: setup
 	  --prompt "The three primary colors are"
 	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 64 \
 	  --prompt "The three primary colors are" --ppd --tree Experiments/trees/chain-1.json \
-	  --prompt-token-count 1 --trace /tmp/ppd-demo-trace.h5
+	  --prompt-tokens Experiments/prompts/gemma-3-270m-3x1-run1.safetensors --trace /tmp/ppd-demo-trace.h5
 	swift run -c release ppd bench "$(MODEL)" --runs 3 --sizes 1,4,16
 
 test: setup
