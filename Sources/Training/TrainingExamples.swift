@@ -39,7 +39,7 @@ public struct TrainingExamples {
     }
 
     /// One prepared example: token ids, where the reply starts, and the cuts.
-    public struct Example: Sendable {
+    public struct Example: Sendable, Codable, Equatable {
         public var id: String
         public var tokens: [Int32]
         public var replyStart: Int
@@ -73,5 +73,46 @@ public struct TrainingExamples {
         let wanted = min(cutsPerSequence, high - low + 1)
         while cuts.count < wanted { cuts.insert(low + Int(random.next() % UInt64(high - low + 1))) }
         return Example(id: conversation.id, tokens: tokens, replyStart: low, cuts: cuts.sorted())
+    }
+
+    /// A file of prepared examples (self-distilled replies take most of the preparation time):
+    /// JSON `{"format": "ppd-examples/1", "model_sha256", "description", "examples": [...]}`.
+    public struct File: Codable, Equatable {
+        public var format = "ppd-examples/1"
+        public var modelSHA256: String
+        /// How the examples were made (template, reply, lengths, cuts, seed).
+        public var description: String
+        public var examples: [Example]
+
+        public init(modelSHA256: String, description: String, examples: [Example]) {
+            self.modelSHA256 = modelSHA256
+            self.description = description
+            self.examples = examples
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case format, modelSHA256 = "model_sha256", description, examples
+        }
+
+        /// Reads a file; throws naming the file when it cannot be read, is not an examples file,
+        /// or was made with another model.
+        public static func load(from url: URL, modelSHA256: String) throws -> File {
+            let file: File
+            do {
+                file = try JSONDecoder().decode(File.self, from: Data(contentsOf: url))
+            } catch {
+                throw TrainingError("\(url.path): not a readable examples file: \(error.localizedDescription)")
+            }
+            guard file.format == "ppd-examples/1" else { throw TrainingError("\(url.path): unknown format \(file.format)") }
+            guard file.modelSHA256 == modelSHA256 else {
+                throw TrainingError("\(url.path): examples were made with model \(file.modelSHA256), not \(modelSHA256)")
+            }
+            return file
+        }
+
+        /// Writes the file atomically.
+        public func save(to url: URL) throws {
+            try JSONEncoder().encode(self).write(to: url, options: .atomic)
+        }
     }
 }

@@ -69,6 +69,8 @@ struct Train: ParsableCommand {
     var checkpointEvery = 25
     @Flag(help: "Resume from --checkpoint.")
     var resume = false
+    @Option(help: "Prepared examples: read from this file when it exists (made with the same model), else prepared and written to it.")
+    var examples: String?
 
     func validate() throws {
         guard PromptTemplate.named(template) != nil else {
@@ -101,7 +103,12 @@ struct Train: ParsableCommand {
             maxLength: maxLength, cutsPerSequence: cuts, promptTokens: numPromptTokens, seed: seed)
         var prepared: [TrainingExamples.Example] = []
         let started = ContinuousClock.now
-        for conversation in pool where prepared.count < wanted {
+        let examplesURL = self.examples.map { URL(fileURLWithPath: $0) }
+        if let examplesURL, FileManager.default.fileExists(atPath: examplesURL.path) {
+            prepared = Array(try TrainingExamples.File.load(from: examplesURL, modelSHA256: modelSHA256).examples.prefix(wanted))
+            log("read \(prepared.count) prepared examples from \(examplesURL.path)")
+        }
+        for conversation in pool where prepared.count < wanted && (examplesURL.map { !FileManager.default.fileExists(atPath: $0.path) } ?? true) {
             if let example = try examples.example(conversation, model: transformer, tokenizer: tokenizer, random: &random) {
                 prepared.append(example)
                 let rate = Double(prepared.count) / started.secondsSince()
@@ -109,6 +116,12 @@ struct Train: ParsableCommand {
             }
         }
         endProgress()
+        if let examplesURL, !FileManager.default.fileExists(atPath: examplesURL.path) {
+            let description =
+                "template \(template), reply \(reply.rawValue) (\(replyTokens) tokens), max length \(maxLength), \(cuts) cuts, \(numPromptTokens) prompt tokens, seed \(seed), from \(data)"
+            try TrainingExamples.File(modelSHA256: modelSHA256, description: description, examples: prepared).save(to: examplesURL)
+            log("wrote \(prepared.count) prepared examples to \(examplesURL.path)")
+        }
         guard prepared.count > heldOut else { throw ValidationError("only \(prepared.count) usable conversations in \(data)") }
         let training = Array(prepared.prefix(prepared.count - heldOut)), evaluation = Array(prepared.suffix(heldOut))
         log("\(training.count) training and \(evaluation.count) held-out sequences (\(training.reduce(0) { $0 + $1.tokens.count }) training tokens), prepared in \(Int(started.secondsSince())) s")

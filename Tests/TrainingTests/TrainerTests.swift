@@ -74,4 +74,17 @@ final class TrainerTests: XCTestCase {
         try initial.save(to: url)
         XCTAssertNil(try PromptTokenTrainer.optimizerState(from: url))
     }
+
+    func testExamplesFileRoundTripAndModelCheck() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("examples-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let examples = [TrainingExamples.Example(id: "a", tokens: [2, 5, 6, 7, 8, 9], replyStart: 2, cuts: [2, 3])]
+        try TrainingExamples.File(modelSHA256: "abc", description: "test", examples: examples).save(to: url)
+        XCTAssertEqual(try TrainingExamples.File.load(from: url, modelSHA256: "abc").examples, examples)
+        XCTAssertThrowsError(try TrainingExamples.File.load(from: url, modelSHA256: "def")) {
+            XCTAssertTrue("\($0)".contains(url.path) && "\($0)".contains("abc"), "\($0)")
+        }
+        try Data("[1]".utf8).write(to: url)
+        XCTAssertThrowsError(try TrainingExamples.File.load(from: url, modelSHA256: "abc")) { XCTAssertTrue("\($0)".contains(url.path)) }
+    }
 }
