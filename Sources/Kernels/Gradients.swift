@@ -67,41 +67,14 @@ extension Rope {
 
 extension QuantizedMatrix {
     /// Input gradient of `multiply`: gradInput[j, c] = sum_r W[r, c] * gradOutput[j, r] for `count`
-    /// rows (gradOutput: count x rows, gradInput: count x columns, overwritten). Each weight row
-    /// is decoded once and added into every gradient row. The rows are split into a fixed number
-    /// of chunks with their own partial sums, added in chunk order: the result does not depend on
-    /// the thread count.
+    /// rows (gradOutput: count x rows, gradInput: count x columns, overwritten). The weights are
+    /// read once, four rows at a time decoded in registers (`TransposedKernel`), into partial sums
+    /// per row chunk; the chunk count depends only on the shape and the chunks are added in order,
+    /// so the result does not depend on the thread count.
     public func multiplyTransposed(
         _ gradOutput: UnsafePointer<Float>, count: Int, into gradInput: UnsafeMutablePointer<Float>, pool: ThreadPool
     ) {
-        let chunks = min(16, max(rows / 64, 1))
-        let width = count * columns
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * width)
-        defer { partial.deallocate() }
-        partial.initialize(repeating: 0, count: chunks * width)
-        pool.parallelFor(count: chunks) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: columns) { decoded in
-                let row = decoded.baseAddress!
-                for chunk in range {
-                    let sums = partial + chunk * width
-                    let first = chunk * rows / chunks, last = (chunk + 1) * rows / chunks
-                    for r in first..<last {
-                        decodeRow(r, into: row)
-                        for j in 0..<count {
-                            let g = gradOutput[j * rows + r]
-                            if g == 0 { continue }
-                            let target = sums + j * columns
-                            for c in 0..<columns { target[c] += g * row[c] }
-                        }
-                    }
-                }
-            }
-        }
-        gradInput.update(repeating: 0, count: width)
-        for chunk in 0..<chunks {
-            let sums = partial + chunk * width
-            for i in 0..<width { gradInput[i] += sums[i] }
-        }
+        TransposedKernel.run(self, gradOutput, count, gradInput, pool)
     }
 }
 

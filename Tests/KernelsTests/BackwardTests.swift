@@ -100,6 +100,43 @@ final class BackwardTests: XCTestCase {
         }
     }
 
+    /// The streaming transposed kernel (QuantizedMatrix+Transposed.swift) against the explicit
+    /// product with decoded rows (in Double; max error < 1e-5 of the largest element), the same
+    /// bits with 1, 2 and 3 threads, and the register-decoding path bitwise equal to decodeRow's.
+    func testTransposedKernelEqualsTheExplicitProduct() {
+        for type in [TensorType.q8_0, .q4_0, .q5_0, .q4_K, .q6_K, .f32, .f16] {
+            for (rows, count) in [(1031, 3), (300, 12), (7, 2)] {
+                let columns = type.blockSize > 32 ? 512 : 96
+                let bytes = blocks.matrix(type, rows: rows, columns: columns)
+                bytes.withUnsafeBytes { raw in
+                    let matrix = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                    let gradOutput = random(count * rows)
+                    var expected = [Double](repeating: 0, count: count * columns)
+                    var row = [Float](repeating: 0, count: columns)
+                    for r in 0..<rows {
+                        matrix.decodeRow(r, into: &row)
+                        for j in 0..<count {
+                            for c in 0..<columns { expected[j * columns + c] += Double(row[c]) * Double(gradOutput[j * rows + r]) }
+                        }
+                    }
+                    let scale = expected.map(abs).max() ?? 1
+                    var single = [Float](repeating: .nan, count: count * columns)
+                    TransposedKernel.run(matrix, gradOutput, count, &single, .inline)
+                    let worst = zip(single, expected).map { abs(Double($0) - $1) }.max() ?? 0
+                    XCTAssertLessThan(worst / scale, 1e-5, "\(type) rows \(rows) count \(count)")
+                    var viaDecodeRow = [Float](repeating: .nan, count: count * columns)
+                    TransposedKernel.run(matrix, gradOutput, count, &viaDecodeRow, .inline, decodeInRegisters: false)
+                    XCTAssertEqual(single, viaDecodeRow, "\(type): register decoding differs from decodeRow")
+                    for threads in [2, 3] {
+                        var result = [Float](repeating: .nan, count: count * columns)
+                        TransposedKernel.run(matrix, gradOutput, count, &result, ThreadPool(threadCount: threads))
+                        XCTAssertEqual(result, single, "\(type): \(threads) threads changed the result")
+                    }
+                }
+            }
+        }
+    }
+
     /// Attention at the training shape (4 heads sharing 1 kv head, headDim 256, scale 1/16) over a
     /// causal rule with a hidden slot; and a query that sees no slot gets a zero gradient.
     func testAttentionBackwardAtTrainingShape() {
@@ -156,17 +193,23 @@ final class BackwardTests: XCTestCase {
         let gradOutput = random(count * rows)
         var y = [Float](repeating: 0, count: count * rows)
         var gradInput = [Float](repeating: 0, count: count * columns)
-        var forward: [Double] = [], transposed: [Double] = []
-        for _ in 0..<7 {
-            var start = DispatchTime.now().uptimeNanoseconds
-            matrix.multiply(x, count: count, into: &y, pool: pool)
-            forward.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            start = DispatchTime.now().uptimeNanoseconds
-            matrix.multiplyTransposed(gradOutput, count: count, into: &gradInput, pool: pool)
-            transposed.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        var streamed = gradInput
+        var forward: [Double] = [], transposed: [Double] = [], kernel: [Double] = []
+        func time(_ into: inout [Double], _ body: () -> Void) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            into.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        let f = forward.min()!, t = transposed.min()!
-        print(String(format: "262144x640 Q8_0, count 3, 2 threads: multiply %.2f ms, multiplyTransposed %.2f ms (%.2fx); medians %.2f / %.2f ms",
-                     f, t, t / f, forward.sorted()[3], transposed.sorted()[3]))
+        for _ in 0..<7 {
+            time(&forward) { matrix.multiply(x, count: count, into: &y, pool: pool) }
+            time(&transposed) { matrix.multiplyTransposed(gradOutput, count: count, into: &gradInput, pool: pool) }
+            time(&kernel) { TransposedKernel.run(matrix, gradOutput, count, &streamed, pool) }
+        }
+        let f = forward.min()!, t = transposed.min()!, k = kernel.min()!
+        print(String(format: "262144x640 Q8_0, count 3, 2 threads, best of 7: multiply %.2f ms, multiplyTransposed %.2f ms (%.2fx), TransposedKernel %.2f ms (%.2fx)",
+                     f, t, t / f, k, k / f))
+        print(String(format: "medians: %.2f / %.2f / %.2f ms", forward.sorted()[3], transposed.sorted()[3], kernel.sorted()[3]))
+        let difference = zip(gradInput, streamed).map { abs($0 - $1) }.max()!, largest = gradInput.map(abs).max()!
+        XCTAssertLessThan(difference / largest, 1e-4)
     }
 }
