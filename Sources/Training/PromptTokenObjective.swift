@@ -35,6 +35,8 @@ public struct PromptTokenObjective {
         _ sequence: TrainingSequence, cut: Int, promptTokens tokens: PromptTokens, backward: Bool = true
     ) throws -> Evaluation {
         let n = sequence.promptTokens, v = tokens.virtualTokens
+        var teacher: [Float] = []
+        for k in 0..<n { teacher += try sequence.teacher(cut: cut, promptToken: k) }
         let hidden = model.config.hiddenSize, vocab = model.config.vocabSize
         guard tokens.hiddenSize == hidden else {
             throw PromptTokensError(.hiddenSizeMismatch(promptTokens: tokens.hiddenSize, model: hidden))
@@ -54,9 +56,6 @@ public struct PromptTokenObjective {
         let tape = ForwardTape()
         let logits = try model.forward(
             embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: nil, recordingInto: tape)
-        var teacher: [Float] = []
-        teacher.reserveCapacity(n * vocab)
-        for k in 0..<n { teacher += sequence.teacher(cut: cut, promptToken: k) }
         let (value, gradLogits) = loss.evaluate(student: logits.values, teacher: teacher, promptTokens: n, virtualTokens: v, vocab: vocab)
 
         var ranks: [Int] = []

@@ -46,8 +46,12 @@ public final class TrainingSequence {
         self.promptTokens = n
     }
 
-    /// The teacher logits for prompt token k at cut `cut` (a row of `vocab` floats).
-    func teacher(cut: Int, promptToken k: Int) -> ArraySlice<Float> {
-        teacherLogits.row(teacherRows[cut + k]!)
+    /// The teacher logits for prompt token k at cut `cut` (a row of `vocab` floats). Throws for
+    /// a cut the sequence was not prepared for.
+    func teacher(cut: Int, promptToken k: Int) throws -> ArraySlice<Float> {
+        guard cuts.contains(cut), let row = teacherRows[cut + k] else {
+            throw ModelError("cut \(cut) is not one of this training sequence's prepared cuts \(cuts)")
+        }
+        return teacherLogits.row(row)
     }
 }

@@ -67,6 +67,10 @@ final class TrainingTests: XCTestCase {
                 worst = max(worst, abs(numeric - Double(evaluation.gradient[i])) / scale)
             }
             XCTAssertLessThan(worst, 5e-3, "\(architecture) \(attention)")
+            // A cut the sequence was not prepared for is an error, not a crash.
+            XCTAssertThrowsError(try objective.evaluate(sequence, cut: 9, promptTokens: prompt)) {
+                XCTAssertTrue("\($0)".contains("cut 9"), "\($0)")
+            }
             // The sequence's cache is left as it was: evaluating again gives the same loss.
             XCTAssertEqual(try objective.evaluate(sequence, cut: 13, promptTokens: prompt, backward: false).loss, evaluation.loss)
         }
