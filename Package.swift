@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Decoding", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Decoding", "Models", "Tokenizer", "GGUF", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
     ],
