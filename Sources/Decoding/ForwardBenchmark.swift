@@ -71,8 +71,24 @@ public struct ForwardBenchmark {
             note(String(format: "run %d/%d: prefill %.1f tok/s, decode %.1f tok/s", run + 1, runs, prefill.last!, decode.last!))
         }
 
-        cache.reset()
+        let points = try costCurve(sizes: sizes, started: started)
+        return Report(
+            contextLength: contextLength, runs: runs, prefillTokensPerSecond: median(prefill),
+            decodeTokensPerSecond: median(decode), costCurve: points)
+    }
+}
+
+extension ForwardBenchmark {
+    /// Median latency of one forward over n new tokens (all rows' logits) after `contextLength`
+    /// tokens of context, for each n in `sizes`; `relativeCost` is against the first size.
+    /// Progress lines carry the elapsed time and an ETA.
+    public func costCurve(sizes: [Int], started: ContinuousClock.Instant = .now) throws -> [CostPoint] {
+        let context = fillerTokens(contextLength)
+        let cache = model.makeCache(capacity: contextLength + (sizes.max() ?? 1) + 1)
         _ = try model.forward(tokens: context, cache: cache, logitRows: [contextLength - 1])
+        let curveStarted = ContinuousClock.now
+        let totalWork = Double(sizes.reduce(0, +))
+        var doneWork = 0.0
         var points: [CostPoint] = []
         for n in sizes {
             var times: [Double] = []
@@ -86,11 +102,14 @@ public struct ForwardBenchmark {
             let seconds = median(times)
             let base = points.first?.seconds ?? seconds
             points.append(CostPoint(tokens: n, seconds: seconds, relativeCost: seconds / base))
-            note(String(format: "forward over %d tokens: %.2f ms (%.1f tok/s)", n, seconds * 1000, Double(n) / seconds))
+            doneWork += Double(n)
+            let elapsed = curveStarted.secondsSince()
+            let eta = elapsed / doneWork * (totalWork - doneWork)
+            progress(
+                String(format: "[%6.1fs] forward over %d tokens: %.2f ms (%.1f tok/s), ETA %.0f s",
+                    started.secondsSince(), n, seconds * 1000, Double(n) / seconds, eta))
         }
-        return Report(
-            contextLength: contextLength, runs: runs, prefillTokensPerSecond: median(prefill),
-            decodeTokensPerSecond: median(decode), costCurve: points)
+        return points
     }
 }
 

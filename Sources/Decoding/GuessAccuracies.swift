@@ -89,5 +89,11 @@ public struct GuessAccuraciesError: Error, CustomStringConvertible, Equatable, S
     public var file: String?
     /// What is wrong.
     public var reason: String
+    /// An error about `file` (if any) for `reason`.
+    public init(file: String?, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
+
     public var description: String { (file.map { "\($0): " } ?? "") + reason }
 }

@@ -40,7 +40,7 @@ struct Bench: ParsableCommand {
         benchmark.contextLength = context
         benchmark.decodeSteps = decodeSteps
         benchmark.runs = runs
-        benchmark.progress = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        benchmark.progress = { note($0) }
         let report = try benchmark.run(sizes: sizeList)
         if json {
             let encoder = JSONEncoder()

@@ -26,11 +26,17 @@ extension Generate {
         path: String, transformer: Transformer, tokenizer: SentencePieceTokenizer, prompt: [Int32],
         options: GenerationOptions
     ) throws {
-        let tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer)
-        let tree = try decoding.loadTree(promptTokens: tokens)
-        // Hash the model only when something needs it (the tokens name a model, or a trace).
-        let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil
+        var tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer)
+        // Hash the model only when something needs it (the tokens name a model, a trace, a profile).
+        let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil || decoding.tree == "auto"
         let modelSHA256 = needsHash ? try SHA256.hex(ofFile: path) : nil
+        var promptTokensFile = decoding.promptTokensFile
+        if decoding.usesDefaultPromptTokens, let base = tokens.baseModelSHA256, base != modelSHA256 {
+            note("the shipped prompt tokens were trained for another model; using the text initialisation")
+            tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer, forceText: true)
+            promptTokensFile = nil
+        }
+        let tree = try decoding.loadTree(promptTokens: tokens, model: transformer, modelPath: path, modelSHA256: modelSHA256)
         if let tracePath = decoding.trace {
             let directory = URL(fileURLWithPath: tracePath).deletingLastPathComponent().path
             var isDirectory: ObjCBool = false
@@ -44,7 +50,7 @@ extension Generate {
         } catch let error as TreeError {
             throw TreeError(error.problem, file: decoding.tree ?? error.file, depthKey: error.depthKey)
         } catch let error as PromptTokensError {
-            throw PromptTokensError(error.problem, file: decoding.promptTokens ?? error.file)
+            throw PromptTokensError(error.problem, file: promptTokensFile ?? error.file)
         }
         let policy = decoding.makePolicy(sampling: options.sampling)
 
@@ -70,7 +76,7 @@ extension Generate {
             var attributes: [String: AttributeValue] = [
                 "model_path": .string(path), "model_sha256": .string(modelSHA256 ?? ""),
                 "tree": .string(String(decoding: tree.jsonData(), as: UTF8.self)), "tree_file": .string(decoding.tree ?? ""),
-                "prompt_tokens_file": .string(decoding.promptTokens ?? ""),
+                "prompt_tokens_file": .string(promptTokensFile ?? ""),
                 "prompt_token_count": .int(Int64(decoder.promptTokenCount)),
                 "virtual_tokens": .int(Int64(tokens.virtualTokens)), "attention": .string(tokens.attention.rawValue),
                 "policy": .string(result.policy), "temperature": .double(Double(temperature)), "top_k": .int(Int64(topK)),
@@ -80,7 +86,7 @@ extension Generate {
                 "git_commit": .string(RunInfo.gitCommit()), "date": .string(RunInfo.date()),
                 "threads": .int(Int64(transformer.pool.threadCount)),
             ]
-            if decoding.promptTokens == nil {
+            if promptTokensFile == nil {
                 attributes["init_text"] = .string(decoding.initText ?? PromptTokens.paperInitialText(count: decoding.promptTokenCount))
             }
             try trace.write(result: result, attributes: attributes, to: tracePath)

@@ -12,7 +12,7 @@ struct PromptDecodingOptions: ParsableArguments {
     @Flag(help: "Decode with parallel prompt decoding (prompt tokens + candidate trees).")
     var ppd = false
 
-    @Option(help: "Prompt tokens (safetensors, or a PEFT adapter with prompt_embeddings). Default: initialised from --init-text.")
+    @Option(help: "Prompt tokens: a safetensors file (or a PEFT adapter with prompt_embeddings), or \"text\" for the paper's text initialisation (--init-text). Default: the shipped trained tokens of the default model (\(Defaults.promptTokensPath)) when present and made for this model, else text.")
     var promptTokens: String?
 
     @Option(help: "Number of prompt tokens when initialising from text.")
@@ -24,7 +24,7 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Initialisation text (default: the paper's \"Next 2 word Next 3 word ...\").")
     var initText: String?
 
-    @Option(help: "Tree file: ppd-tree/1 JSON or a JSON list of paths. Default: a chain over all prompt tokens.")
+    @Option(help: "Tree: a ppd-tree/1 JSON file or a JSON list of paths, or \"auto\" for the dynamic tree with the best predicted speedup on this machine (accuracy table beside the prompt tokens, cost profile measured once and cached). Default: a chain over all prompt tokens.")
     var tree: String?
 
     @Option(help: "Acceptance policy: greedy, typical or rejection (default: greedy at temperature 0, else rejection).")
@@ -104,18 +104,40 @@ struct PromptDecodingOptions: ParsableArguments {
         return steps
     }
 
-    /// The prompt tokens: loaded from `--prompt-tokens`, or initialised from text.
-    func loadPromptTokens(model: Transformer, tokenizer: SentencePieceTokenizer) throws -> PromptTokens {
-        if let promptTokens { return try PromptTokens.load(from: URL(fileURLWithPath: promptTokens)) }
+    /// The prompt-token file to load: `--prompt-tokens`, or the shipped trained tokens when no
+    /// text initialisation is asked for and the file exists; nil for text initialisation.
+    var promptTokensFile: String? {
+        if let promptTokens { return promptTokens == "text" ? nil : promptTokens }
+        if initText != nil { return nil }
+        return FileManager.default.fileExists(atPath: Defaults.promptTokensPath) ? Defaults.promptTokensPath : nil
+    }
+
+    /// Whether the prompt tokens are the shipped default (not named on the command line).
+    var usesDefaultPromptTokens: Bool { promptTokens == nil && promptTokensFile != nil }
+
+    /// The prompt tokens: loaded from `promptTokensFile`, or initialised from text.
+    func loadPromptTokens(model: Transformer, tokenizer: SentencePieceTokenizer, forceText: Bool = false) throws -> PromptTokens {
+        if !forceText, let file = promptTokensFile { return try PromptTokens.load(from: URL(fileURLWithPath: file)) }
         let text = initText ?? PromptTokens.paperInitialText(count: promptTokenCount)
         let ids = tokenizer.encode(text, addSpecial: false)
         return try PromptTokens.fromText(tokenIDs: ids, count: promptTokenCount, virtualTokens: virtualTokens, model: model)
     }
 
-    /// The tree: read from `--tree`, or a chain over all prompt tokens.
-    func loadTree(promptTokens: PromptTokens) throws -> DynamicTree {
-        if let tree { return try DynamicTree(contentsOf: URL(fileURLWithPath: tree)) }
-        return try DynamicTree.chain(promptTokens: promptTokens.count)
+    /// The tree: read from `--tree`, the hardware-aware choice for `--tree auto`, or a chain over
+    /// all prompt tokens.
+    func loadTree(promptTokens: PromptTokens, model: Transformer, modelPath: String, modelSHA256: String?) throws -> DynamicTree {
+        guard let tree else { return try DynamicTree.chain(promptTokens: promptTokens.count) }
+        guard tree == "auto" else { return try DynamicTree(contentsOf: URL(fileURLWithPath: tree)) }
+        guard let file = promptTokensFile else {
+            throw ValidationError("--tree auto needs trained prompt tokens with an accuracy table (--prompt-tokens FILE)")
+        }
+        let chosen = try Defaults.hardwareAwareTree(
+            model: model, modelPath: modelPath, modelSHA256: modelSHA256,
+            accuracies: Defaults.accuraciesURL(forPromptTokens: URL(fileURLWithPath: file)),
+            virtualTokens: promptTokens.virtualTokens, progress: { note($0) })
+        note(String(format: "--tree auto: input limit %d, %.1f rows per step, predicted %.2f tokens per step, speedup %.2f",
+            chosen.size, chosen.meanRows, chosen.tokensPerStep, chosen.predictedSpeedup))
+        return chosen.tree
     }
 
     /// What `--trace-logits` asks for (nil: no logits).

@@ -200,7 +200,7 @@ struct Train: ParsableCommand {
         }
     }
 
-    private func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    private func log(_ line: String) { note(line) }
     private func progress(_ line: String) { FileHandle.standardError.write(Data(("\r" + line + "   ").utf8)) }
     private func endProgress() { FileHandle.standardError.write(Data("\n".utf8)) }
 }

@@ -1,11 +1,11 @@
 import Foundation
 
 /// Facts about this run for trace attributes.
-enum RunInfo {
+public enum RunInfo {
     /// The git commit of the checkout the executable was built in, read from the `.git` folder
     /// found above the executable (`HEAD`, then the branch's ref file or `packed-refs`), or
     /// "unknown". Read from files rather than by running git: no child process, no git needed.
-    static func gitCommit() -> String {
+    public static func gitCommit() -> String {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         while directory.path != "/" {
             let git = directory.appendingPathComponent(".git")
@@ -16,7 +16,7 @@ enum RunInfo {
     }
 
     /// Now, in ISO 8601 (UTC).
-    static func date() -> String { ISO8601DateFormatter().string(from: Date()) }
+    public static func date() -> String { ISO8601DateFormatter().string(from: Date()) }
 
     /// The commit `head` (the text of HEAD) names: a hash, or `ref: refs/heads/x` looked up.
     private static func resolve(_ head: String, in git: URL) -> String? {

@@ -1,0 +1,159 @@
+import Foundation
+import Models
+
+/// The latency of one forward pass over n input rows on this machine, for n = 1...`maxRows`:
+/// the cost curve that hardware-aware tree sizing weighs accepted length against.
+///
+/// Measured once per model and machine (`measure`) and cached as JSON under
+/// `~/.cache/ppd/profiles/` (`cacheURL`): format `ppd-cost-profile/1`, with the machine it was
+/// measured on.
+public struct CostProfile: Codable, Sendable, Equatable {
+    /// The value of `format`.
+    public static let formatName = "ppd-cost-profile/1"
+    /// Revision of the matrix kernels' speed: bump it when a kernel change moves the cost curve,
+    /// so that cached profiles measured with older kernels are measured again.
+    public static let kernelRevision = 2
+
+    /// Where a profile was measured.
+    public struct Machine: Codable, Sendable, Equatable {
+        /// CPU model name (from /proc/cpuinfo where available).
+        public var cpu: String
+        /// Logical processors the system reports.
+        public var cores: Int
+        /// Threads the model ran with.
+        public var threads: Int
+
+        /// This machine, running a model with `threads` threads.
+        public static func current(threads: Int) -> Machine {
+            var cpu = "unknown CPU"
+            if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+                let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+                let colon = line.firstIndex(of: ":")
+            {
+                cpu = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            return Machine(cpu: cpu, cores: ProcessInfo.processInfo.activeProcessorCount, threads: threads)
+        }
+
+        /// A short file-name-safe name: CPU words, cores and threads.
+        public var slug: String {
+            let words = cpu.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+            let squeezed = String(words).split(separator: "-").joined(separator: "-")
+            return "\(squeezed.prefix(48))-\(cores)c-\(threads)t"
+        }
+    }
+
+    /// `ppd-cost-profile/1`.
+    public var format: String
+    /// SHA-256 of the model file.
+    public var modelSHA256: String
+    /// The machine.
+    public var machine: Machine
+    /// When it was measured (ISO 8601).
+    public var date: String
+    /// Tokens of context before each measured forward.
+    public var contextLength: Int
+    /// Repetitions per size (medians are kept).
+    public var runs: Int
+    /// `kernelRevision` of the build that measured it.
+    public var kernelRevision: Int
+    /// `seconds[i]`: median latency of a forward over i + 1 rows.
+    public var seconds: [Double]
+
+    /// Largest number of rows measured.
+    public var maxRows: Int { seconds.count }
+
+    /// Latency of a forward over `rows` rows: measured for 1...maxRows, extended linearly from
+    /// the last two points beyond that.
+    public func latency(rows: Int) -> Double {
+        precondition(rows >= 1 && !seconds.isEmpty)
+        if rows <= seconds.count { return seconds[rows - 1] }
+        guard seconds.count >= 2 else { return seconds[0] * Double(rows) }
+        let slope = seconds[seconds.count - 1] - seconds[seconds.count - 2]
+        return seconds[seconds.count - 1] + slope * Double(rows - seconds.count)
+    }
+
+    /// Latency of `rows` rows relative to one row (one autoregressive step).
+    public func relativeCost(rows: Int) -> Double { latency(rows: rows) / seconds[0] }
+
+    /// Measures the cost curve of `model` for 1...`maxRows` rows after `contextLength` tokens,
+    /// medians of `runs` repetitions. `progress` gets a line per size (with ETA).
+    public static func measure(
+        model: LanguageModel, modelSHA256: String, threads: Int, maxRows: Int = 48, runs: Int = 5,
+        contextLength: Int = 256, progress: @escaping (String) -> Void = { _ in }
+    ) throws -> CostProfile {
+        var bench = ForwardBenchmark(model: model)
+        bench.runs = runs
+        bench.contextLength = contextLength
+        bench.progress = progress
+        let points = try bench.costCurve(sizes: Array(1...max(1, maxRows)))
+        return CostProfile(
+            format: formatName, modelSHA256: modelSHA256, machine: .current(threads: threads),
+            date: ISO8601DateFormatter().string(from: Date()), contextLength: contextLength, runs: runs,
+            kernelRevision: kernelRevision, seconds: points.map(\.seconds))
+    }
+
+    /// The cache file for a model and machine: `~/.cache/ppd/profiles/<sha prefix>-<machine>.json`.
+    public static func cacheURL(modelSHA256: String, machine: Machine) -> URL {
+        FileManager.default.homeDirectoryForCurrentUser
+            .appendingPathComponent(".cache/ppd/profiles")
+            .appendingPathComponent("\(modelSHA256.prefix(16))-\(machine.slug).json")
+    }
+
+    /// Reads a profile. Errors name the file.
+    public init(contentsOf url: URL) throws {
+        do {
+            self = try JSONDecoder().decode(CostProfile.self, from: Data(contentsOf: url))
+        } catch {
+            throw CostProfileError(file: url.path, reason: "not a readable \(CostProfile.formatName) file (\(error))")
+        }
+        guard format == CostProfile.formatName else {
+            throw CostProfileError(file: url.path, reason: "format is \"\(format)\", expected \"\(CostProfile.formatName)\"")
+        }
+        guard !seconds.isEmpty, seconds.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw CostProfileError(file: url.path, reason: "the latencies must be positive numbers")
+        }
+    }
+
+    init(
+        format: String, modelSHA256: String, machine: Machine, date: String, contextLength: Int, runs: Int,
+        kernelRevision: Int, seconds: [Double]
+    ) {
+        self.kernelRevision = kernelRevision
+        self.format = format
+        self.modelSHA256 = modelSHA256
+        self.machine = machine
+        self.date = date
+        self.contextLength = contextLength
+        self.runs = runs
+        self.seconds = seconds
+    }
+
+    /// Writes the profile as JSON, atomically (creating the directory).
+    public func write(to url: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(self).write(to: url, options: .atomic)
+        } catch {
+            throw CostProfileError(file: url.path, reason: "cannot write it: \(error.localizedDescription)")
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case format, machine, date, runs, seconds
+        case modelSHA256 = "model_sha256"
+        case contextLength = "context_length"
+        case kernelRevision = "kernel_revision"
+    }
+}
+
+/// A cost profile that cannot be read or written; names the file and the reason.
+public struct CostProfileError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file.
+    public var file: String
+    /// What is wrong.
+    public var reason: String
+    public var description: String { "\(file): \(reason)" }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// Hardware-aware tree sizing: for each candidate tree, the tokens a step is expected to emit
+/// (from the guess accuracies) against what a step costs on this machine (from the cost
+/// profile), and the tree that maximises their ratio.
+///
+/// A step at depth s runs `rows_s` batch rows and costs latency(rows_s); the depth chain says
+/// what fraction of steps run at each depth. Predicted speedup over autoregressive decoding =
+/// expected tokens per step / (sum_s share_s * latency(rows_s) / latency(1)). It leaves out the
+/// per-step work outside the forward pass (acceptance, cache compaction), which the measured
+/// speedups of `Example-TreeAblation` include.
+public struct TreeSizing: Sendable {
+    /// One sized tree and its prediction.
+    public struct Candidate: Sendable {
+        /// "dynamic" or "static".
+        public var kind: String
+        /// Input length limit (dynamic) or node count (static).
+        public var size: Int
+        /// The tree.
+        public var tree: DynamicTree
+        /// Expected batch rows per step (averaged over the depth chain).
+        public var meanRows: Double
+        /// Largest batch of any depth.
+        public var maxRows: Int
+        /// Expected tokens per step.
+        public var tokensPerStep: Double
+        /// Expected step latency relative to one autoregressive step.
+        public var relativeCost: Double
+        /// tokensPerStep / relativeCost.
+        public var predictedSpeedup: Double { tokensPerStep / relativeCost }
+    }
+
+    /// Builds the trees.
+    public let builder: TreeBuilder
+    /// The machine's cost curve.
+    public let profile: CostProfile
+    /// Virtual tokens per prompt token (rows per prompt slot).
+    public let virtualTokens: Int
+
+    /// Sizing for `builder`'s accuracies on `profile`'s machine with V = `virtualTokens`.
+    public init(builder: TreeBuilder, profile: CostProfile, virtualTokens: Int = 1) {
+        self.builder = builder
+        self.profile = profile
+        self.virtualTokens = virtualTokens
+    }
+
+    /// The dynamic tree for input length limit `limit`, with its prediction.
+    public func dynamic(inputLimit limit: Int) throws -> Candidate {
+        let built = try builder.dynamicTree(inputLimit: limit)
+        let rows = built.rows(virtualTokens: virtualTokens)
+        var meanRows = 0.0
+        var cost = 0.0
+        for (share, r) in zip(built.depthShares, rows) {
+            meanRows += share * Double(r)
+            cost += share * profile.relativeCost(rows: r)
+        }
+        return Candidate(
+            kind: "dynamic", size: limit, tree: built.tree, meanRows: meanRows, maxRows: rows.max() ?? 1,
+            tokensPerStep: built.expectedTokensPerStep, relativeCost: cost)
+    }
+
+    /// The static tree of `nodes` nodes (each carrying all N prompt tokens), with its prediction.
+    public func staticTree(nodes: Int) throws -> Candidate {
+        let n = builder.promptTokens
+        let rows = 1 + n * virtualTokens + nodes * (1 + n * virtualTokens)
+        return Candidate(
+            kind: "static", size: nodes, tree: try builder.staticTree(nodes: nodes), meanRows: Double(rows), maxRows: rows,
+            tokensPerStep: builder.expectedTokensPerStep(staticNodes: nodes), relativeCost: profile.relativeCost(rows: rows))
+    }
+
+    /// Dynamic trees for every input length limit from 2 up to the largest whose steps fit in
+    /// the profile's measured rows, in order of limit.
+    public func dynamicCurve() throws -> [Candidate] {
+        var result: [Candidate] = []
+        var limit = 2
+        while true {
+            let candidate = try dynamic(inputLimit: limit)
+            if candidate.maxRows > profile.maxRows { break }
+            result.append(candidate)
+            limit += 1
+        }
+        return result
+    }
+
+    /// The dynamic tree with the highest predicted speedup (the first on ties).
+    public func best() throws -> Candidate {
+        let curve = try dynamicCurve()
+        guard var best = curve.first else {
+            throw TreeBuilderError(.inputLimitTooSmall(profile.maxRows))
+        }
+        for candidate in curve.dropFirst() where candidate.predictedSpeedup > best.predictedSpeedup {
+            best = candidate
+        }
+        return best
+    }
+}
