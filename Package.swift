@@ -30,6 +30,7 @@ let package = Package(
     products: [
         .library(name: "PPD", targets: ["PPD"]),
         .executable(name: "ppd", targets: ["ppd"]),
+        .executable(name: "Example-TreeAblation", targets: ["Example-TreeAblation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,6 +53,11 @@ let package = Package(
         .executableTarget(
             name: "ppd",
             dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimized),
+        .executableTarget(
+            name: "Example-TreeAblation",
+            dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Example-TreeAblation",
             swiftSettings: optimized),
         .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),

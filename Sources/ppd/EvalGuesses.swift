@@ -54,7 +54,7 @@ struct EvalGuesses: ParsableCommand {
         }
         try tokens.validate(for: transformer, modelSHA256: tokens.baseModelSHA256 == nil ? nil : try SHA256.hex(ofFile: path))
 
-        let loaded = try QuestionFile.read(questions, limit: count)
+        let loaded = try QuestionFile.read(questions, limit: count).map(\.text)
         let examples = TrainingExamples(
             template: promptTemplate, reply: .selfDistilled(tokens: replyTokens), maxLength: transformer.config.contextLength,
             cutsPerSequence: cuts, promptTokens: tokens.count, seed: seed)
@@ -95,21 +95,5 @@ struct EvalGuesses: ParsableCommand {
                 print(String(format: "%8d   %.3f  %.3f  %.3f  %.3f  %.3f", d + 1, top[0], top[1], top[2], top[4], top[9]))
             }
         }
-    }
-}
-
-/// FastChat question files (`question.jsonl`: one object per line with a `turns` list).
-enum QuestionFile {
-    /// The first turn of up to `limit` questions.
-    static func read(_ path: String, limit: Int) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read the question file") }
-        var out: [String] = []
-        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where out.count < limit {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let turns = object["turns"] as? [String], let first = turns.first
-            else { throw ValidationError("\(path): line \(number + 1) is not a question with \"turns\"") }
-            out.append(first)
-        }
-        return out
     }
 }

@@ -146,3 +146,20 @@ final class TreeBuilderTests: XCTestCase {
         }
     }
 }
+
+final class RandomTreeTests: XCTestCase {
+    func testRandomTreesAreValidFitTheirLimitAndRepeatForASeed() throws {
+        for limit in [2, 5, 12, 40] {
+            var a = RandomSource(seed: 3), b = RandomSource(seed: 3)
+            let tree = try DynamicTree.random(promptTokens: 3, inputLimit: limit, using: &a)
+            XCTAssertEqual(tree, try DynamicTree.random(promptTokens: 3, inputLimit: limit, using: &b))
+            for (depth, t) in tree.trees {
+                XCTAssertLessThanOrEqual(t.nodes.reduce(0) { $0 + 1 + $1.promptTokens }, limit)
+                // Small limits are filled (up to one slot that a node would not fit in); large ones
+                // may run out of distinct depth-1 paths (10 ranks).
+                if limit <= 12 { XCTAssertGreaterThanOrEqual(t.nodes.reduce(0) { $0 + 1 + $1.promptTokens }, limit - 1) }
+                XCTAssertTrue(t.nodes.allSatisfy { $0.path.count <= depth && $0.promptTokens >= 1 })
+            }
+        }
+    }
+}
