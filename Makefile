@@ -1,6 +1,7 @@
 # Parallel Prompt Decoding toolkit: setup, demo and tests.
 #
 #   make demo    install what is missing, fetch the default model, run the demonstration
+#                (generation, then Example-TreeAblation; about 5-8 minutes with the build)
 #   make test    same setup, then the whole test suite (release build: the real-model tests need it)
 #
 # Everything here is idempotent: apt packages are installed only when missing, the model only
@@ -41,13 +42,17 @@ sharegpt:
 build: deps
 	swift build -c release
 
+# The demonstration: plain and PPD generation (hardware-aware tree), then Example-TreeAblation
+# (AR vs PPD with many trees on 4 MT-Bench questions; table, HDF5 and SVG under
+# Experiments/results/), whose HDF5 output h5py then reads back.
 demo: setup
-	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 64 \
+	swift build -c release
+	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 48 \
 	  --prompt "The three primary colors are"
-	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 64 \
-	  --prompt "The three primary colors are" --ppd --tree Experiments/trees/chain-1.json \
-	  --prompt-tokens Experiments/prompts/gemma-3-270m-3x1-run1.safetensors --trace /tmp/ppd-demo-trace.h5
-	swift run -c release ppd bench "$(MODEL)" --runs 3 --sizes 1,4,16
+	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 48 \
+	  --prompt "The three primary colors are" --ppd --tree auto
+	swift run -c release Example-TreeAblation --model "$(MODEL)"
+	python3 Scripts/check-ablation.py Experiments/results/tree-ablation-mt_bench.h5
 
 test: setup
 	PPD_MODEL="$(MODEL)" swift test $(SWIFT_TEST_FLAGS)
