@@ -89,16 +89,17 @@ struct TreeAblation: ParsableCommand {
             entries.append(Entry(name: "static-n\(nodes)-L\(limit)", kind: "static", size: nodes, tree: fixed.tree, predicted: fixed))
         }
         let chosen = try sizing.best()
-        entries.append(Entry(name: "auto-L\(chosen.size)", kind: "auto", size: chosen.size, tree: chosen.tree, predicted: chosen))
+        let chosenN = chosen.tree.promptTokens
+        entries.append(Entry(name: "auto-N\(chosenN)-L\(chosen.size)", kind: "auto", size: chosen.size, tree: chosen.tree, predicted: chosen))
         var random = RandomSource(seed: seed)
-        let randomTree = try DynamicTree.random(promptTokens: builder.promptTokens, inputLimit: chosen.size, using: &random)
-        entries.append(Entry(name: "random-L\(chosen.size)", kind: "random", size: chosen.size, tree: randomTree, predicted: nil))
+        let randomTree = try DynamicTree.random(promptTokens: chosenN, inputLimit: chosen.size, using: &random)
+        entries.append(Entry(name: "random-N\(chosenN)-L\(chosen.size)", kind: "random", size: chosen.size, tree: randomTree, predicted: nil))
         for path in userTrees {
             let name = "user-" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             entries.append(Entry(name: name, kind: "user", size: 0, tree: try DynamicTree(contentsOf: URL(fileURLWithPath: path)), predicted: nil))
         }
-        say(String(format: "hardware-aware choice: input limit %d, predicted %.2f tokens/step, speedup %.2f (%@, %d threads)",
-            chosen.size, chosen.tokensPerStep, chosen.predictedSpeedup, profile.machine.cpu, profile.machine.threads))
+        say(String(format: "hardware-aware choice: %d prompt tokens, input limit %d, predicted %.2f tokens/step, speedup %.2f (%@, %d threads)",
+            chosenN, chosen.size, chosen.tokensPerStep, chosen.predictedSpeedup, profile.machine.cpu, profile.machine.threads))
 
         // 4. Run everything on every question. The order rotates per question so that a slow
         //    spell of this shared machine does not land on one tree.
@@ -229,16 +230,16 @@ struct TreeAblation: ParsableCommand {
                 line: kind == "dynamic" || kind == "static", labels: kind == "user" ? picked.map(\.0.name) : []))
             tau.append(.init(name: "\(kind) (measured)", points: picked.map { (x: $0.1.meanRows, y: $0.1.tau) }, line: kind == "dynamic" || kind == "static"))
         }
-        let predicted = try sizing.dynamicCurve()
-        speed.append(.init(name: "dynamic (predicted)", points: predicted.map { (x: $0.meanRows, y: $0.predictedSpeedup) }))
-        tau.append(.init(name: "dynamic (predicted)", points: predicted.map { (x: $0.meanRows, y: $0.tokensPerStep) }))
+        let predicted = try sizing.usingPromptTokens(chosen.tree.promptTokens).dynamicCurve()
+        speed.append(.init(name: "dynamic N=\(chosen.tree.promptTokens) (predicted)", points: predicted.map { (x: $0.meanRows, y: $0.predictedSpeedup) }))
+        tau.append(.init(name: "dynamic N=\(chosen.tree.promptTokens) (predicted)", points: predicted.map { (x: $0.meanRows, y: $0.tokensPerStep) }))
         let auto = zip(entries, runs).first { $0.0.kind == "auto" }
         return LinePlot(
             title: "Tree ablation: PPD vs autoregressive, \(bench), \(maxTokens) tokens x \(questions) questions",
             xLabel: "batch rows per verification step (mean)",
             panels: [
                 LinePlot.Panel(title: "speedup over autoregressive decoding", yLabel: "speedup", series: speed, reference: 1,
-                    highlights: auto.map { [($0.1.meanRows, $0.1.tokensPerSecond / baseline, "hardware-aware (L = \(chosen.size))")] } ?? []),
+                    highlights: auto.map { [($0.1.meanRows, $0.1.tokensPerSecond / baseline, "hardware-aware (N = \(chosen.tree.promptTokens), L = \(chosen.size))")] } ?? []),
                 LinePlot.Panel(title: "tokens per step (tau)", yLabel: "tau", series: tau, reference: 1),
             ],
             caption: "\(sizing.profile.machine.cpu), \(sizing.profile.machine.threads) threads, \(RunInfo.date()), git \(RunInfo.gitCommit().prefix(10))")

@@ -46,7 +46,12 @@ public struct TreeSizing: Sendable {
 
     /// The dynamic tree for input length limit `limit`, with its prediction.
     public func dynamic(inputLimit limit: Int) throws -> Candidate {
-        let built = try builder.dynamicTree(inputLimit: limit)
+        try candidate(try builder.dynamicTree(inputLimit: limit))
+    }
+
+    /// The prediction for a built dynamic tree.
+    func candidate(_ built: TreeBuilder.Built) throws -> Candidate {
+        let limit = built.inputLimit
         let rows = built.rows(virtualTokens: virtualTokens)
         var meanRows = 0.0
         var cost = 0.0
@@ -69,22 +74,35 @@ public struct TreeSizing: Sendable {
     }
 
     /// Dynamic trees for every input length limit from 2 up to the largest whose steps fit in
-    /// the profile's measured rows, in order of limit.
+    /// the profile's measured rows (or until the trees stop growing: with few prompt tokens and
+    /// ranks there are only so many nodes), in order of limit.
     public func dynamicCurve() throws -> [Candidate] {
         var result: [Candidate] = []
         var limit = 2
         while true {
-            let candidate = try dynamic(inputLimit: limit)
+            let built = try builder.dynamicTree(inputLimit: limit)
+            let candidate = try self.candidate(built)
             if candidate.maxRows > profile.maxRows { break }
             result.append(candidate)
+            if (built.inputLengths.max() ?? 0) < limit { break }
             limit += 1
         }
         return result
     }
 
-    /// The dynamic tree with the highest predicted speedup (the first on ties).
-    public func best() throws -> Candidate {
-        let curve = try dynamicCurve()
+    /// The same sizing with only the first `count` prompt tokens (fewer rows per step: the root's
+    /// chain and every node's chain are shorter, the guesses reach fewer distances).
+    public func usingPromptTokens(_ count: Int) -> TreeSizing {
+        TreeSizing(
+            builder: TreeBuilder(accuracies: builder.accuracies.truncated(toDistances: count), variant: builder.variant),
+            profile: profile, virtualTokens: virtualTokens)
+    }
+
+    /// The dynamic tree with the highest predicted speedup (the first on ties) over every input
+    /// length limit and, when `choosePromptTokens`, every number of prompt tokens 1...N used.
+    public func best(choosePromptTokens: Bool = true) throws -> Candidate {
+        let counts = choosePromptTokens ? Array(1...builder.promptTokens) : [builder.promptTokens]
+        let curve = try counts.flatMap { try usingPromptTokens($0).dynamicCurve() }
         guard var best = curve.first else {
             throw TreeBuilderError(.inputLimitTooSmall(profile.maxRows))
         }

@@ -87,19 +87,24 @@ struct BuildTree: ParsableCommand {
             model: transformer, modelPath: path, maxRows: maxRows, remeasure: remeasure, progress: { note($0) })
         note("cost profile: \(profileURL.path) (\(profile.machine.cpu), \(profile.machine.threads) threads, \(profile.date))")
         let sizing = TreeSizing(builder: builder, profile: profile, virtualTokens: virtualTokens)
-        let curve = try sizing.dynamicCurve()
         let best = try sizing.best()
-        note("  limit  mean rows  max rows  tokens/step  step cost  predicted speedup")
-        for c in curve {
-            note(String(format: "  %5d  %9.1f  %8d  %11.3f  %9.2f  %17.3f%@", c.size, c.meanRows, c.maxRows, c.tokensPerStep,
-                c.relativeCost, c.predictedSpeedup, c.size == best.size ? "  <- chosen" : ""))
+        note("  N  limit  mean rows  max rows  tokens/step  step cost  predicted speedup")
+        var curves: [[TreeSizing.Candidate]] = []
+        for count in 1...builder.promptTokens {
+            let curve = try sizing.usingPromptTokens(count).dynamicCurve()
+            curves.append(curve)
+            for c in curve {
+                let chosen = c.size == best.size && count == best.tree.promptTokens
+                note(String(format: "  %d  %5d  %9.1f  %8d  %11.3f  %9.2f  %17.3f%@", count, c.size, c.meanRows, c.maxRows,
+                    c.tokensPerStep, c.relativeCost, c.predictedSpeedup, chosen ? "  <- chosen" : ""))
+            }
         }
-        note(String(format: "chosen: input limit %d, %.1f rows per step, predicted %.3f tokens/step, speedup %.3f",
-            best.size, best.meanRows, best.tokensPerStep, best.predictedSpeedup))
+        note(String(format: "chosen: %d prompt tokens, input limit %d, %.1f rows per step, predicted %.3f tokens/step, speedup %.3f",
+            best.tree.promptTokens, best.size, best.meanRows, best.tokensPerStep, best.predictedSpeedup))
         if let plot {
             let statics = try (1...16).map { try sizing.staticTree(nodes: $0) }.filter { $0.maxRows <= profile.maxRows }
             let figure = TreeSizingPlot.figure(
-                dynamic: curve, statics: statics, chosen: best, profile: profile,
+                dynamic: curves, statics: statics, chosen: best, profile: profile,
                 caption: "ppd build-tree --auto, accuracies \(accuracyFile), V=\(virtualTokens), \(profile.machine.cpu), \(RunInfo.date())")
             try figure.write(to: URL(fileURLWithPath: plot))
             note("wrote \(plot)")
@@ -112,7 +117,7 @@ struct BuildTree: ParsableCommand {
 /// against the mean batch rows of a step.
 enum TreeSizingPlot {
     static func figure(
-        dynamic: [TreeSizing.Candidate], statics: [TreeSizing.Candidate], chosen: TreeSizing.Candidate,
+        dynamic: [[TreeSizing.Candidate]], statics: [TreeSizing.Candidate], chosen: TreeSizing.Candidate,
         profile: CostProfile, caption: String
     ) -> LinePlot {
         func points(_ list: [TreeSizing.Candidate], _ value: (TreeSizing.Candidate) -> Double) -> [(x: Double, y: Double)] {
@@ -125,16 +130,16 @@ enum TreeSizingPlot {
             panels: [
                 LinePlot.Panel(
                     title: "predicted speedup = tokens per step / step cost", yLabel: "speedup",
-                    series: [
-                        .init(name: "dynamic trees", points: points(dynamic) { $0.predictedSpeedup }),
-                        .init(name: "static trees", points: points(statics) { $0.predictedSpeedup }),
-                    ],
+                    series: dynamic.enumerated().map { n, curve in
+                        LinePlot.Series(name: "dynamic, N = \(n + 1)", points: points(curve) { $0.predictedSpeedup })
+                    } + [.init(name: "static, N = \(dynamic.count)", points: points(statics) { $0.predictedSpeedup })],
                     reference: 1,
-                    highlights: [(chosen.meanRows, chosen.predictedSpeedup, "chosen: L = \(chosen.size)")]),
+                    highlights: [(chosen.meanRows, chosen.predictedSpeedup, "chosen: N = \(chosen.tree.promptTokens), L = \(chosen.size)")]),
                 LinePlot.Panel(
                     title: "tokens per step (accuracies) and step cost (this machine's profile)", yLabel: "x one decode step",
-                    series: [
-                        .init(name: "tokens/step, dynamic", points: points(dynamic) { $0.tokensPerStep }),
+                    series: dynamic.enumerated().map { n, curve in
+                        LinePlot.Series(name: "tokens/step, N = \(n + 1)", points: points(curve) { $0.tokensPerStep })
+                    } + [
                         .init(name: "tokens/step, static", points: points(statics) { $0.tokensPerStep }),
                         .init(name: "forward cost", points: cost),
                     ]),

@@ -135,8 +135,8 @@ struct PromptDecodingOptions: ParsableArguments {
             model: model, modelPath: modelPath, modelSHA256: modelSHA256,
             accuracies: Defaults.accuraciesURL(forPromptTokens: URL(fileURLWithPath: file)),
             virtualTokens: promptTokens.virtualTokens, progress: { note($0) })
-        note(String(format: "--tree auto: input limit %d, %.1f rows per step, predicted %.2f tokens per step, speedup %.2f",
-            chosen.size, chosen.meanRows, chosen.tokensPerStep, chosen.predictedSpeedup))
+        note(String(format: "--tree auto: %d prompt tokens, input limit %d, %.1f rows per step, predicted %.2f tokens per step, speedup %.2f",
+            chosen.tree.promptTokens, chosen.size, chosen.meanRows, chosen.tokensPerStep, chosen.predictedSpeedup))
         return chosen.tree
     }
 
