@@ -268,36 +268,26 @@ public struct TreeBuilder: Sendable {
     private func objectiveValue(
         counts: [Int], promptCounts: [[Int]], weights: (Int, Int) -> [Double], value: (Int) -> Double
     ) -> Double {
-        let n = promptTokens
-        let chain: DepthChain
-        switch variant {
-        case .paper:
-            // The paper's chain: "nothing accepted" is a state of its own (0) that yields no
-            // candidates and leads to depth N.
-            var transitions = [[Double]](repeating: [Double](repeating: 0, count: n + 1), count: n + 1)
-            transitions[0][n] = 1
-            for d in 1...n {
-                let w = weights(d, counts[d - 1])
-                var row = [Double](repeating: 0, count: n + 1)
-                for (weight, k) in zip(w, promptCounts[d - 1]) { row[k] += weight }
-                var accepted = 0.0
-                for k in 1...n { accepted += row[k] }
-                row[0] = 1 - accepted
-                transitions[d] = row
-            }
-            chain = DepthChain(transitions: transitions)
-        case .corrected:
-            chain = correctedChain(counts: counts, promptCounts: promptCounts, weights: weights)
-        }
+        let chain = depthChain(counts: counts, promptCounts: promptCounts, weights: weights, papers: variant == .paper)
         let shares = chain.stationary()
         var total = 0.0
-        for d in 1...n { total += shares[d] * value(d) }
+        for d in 1...promptTokens { total += shares[d] * value(d) }
         return total
     }
 
     /// The true depth chain: a step that accepts nothing goes to depth N (the root's chain);
     /// a node with k prompt tokens leads to depth k, k = 0 being a step without guesses.
     private func correctedChain(counts: [Int], promptCounts: [[Int]], weights: (Int, Int) -> [Double]) -> DepthChain {
+        depthChain(counts: counts, promptCounts: promptCounts, weights: weights, papers: false)
+    }
+
+    /// The depth chain of a choice of trees: from depth d, a node with k prompt tokens that is
+    /// the last one accepted (probability: its weight) leads to depth k. Where nothing is
+    /// accepted: the true chain goes to depth N (the root's prompt tokens); the paper's chain
+    /// (`papers`) goes to state 0, a step that yields nothing and then leads to depth N.
+    private func depthChain(
+        counts: [Int], promptCounts: [[Int]], weights: (Int, Int) -> [Double], papers: Bool
+    ) -> DepthChain {
         let n = promptTokens
         var transitions = [[Double]](repeating: [Double](repeating: 0, count: n + 1), count: n + 1)
         transitions[0][n] = 1
@@ -305,7 +295,13 @@ public struct TreeBuilder: Sendable {
             let w = weights(d, counts[d - 1])
             var row = [Double](repeating: 0, count: n + 1)
             for (weight, k) in zip(w, promptCounts[d - 1]) { row[k] += weight }
-            row[n] += max(0, 1 - w.reduce(0, +))
+            if papers {
+                var accepted = 0.0
+                for k in 1...n { accepted += row[k] }
+                row[0] = 1 - accepted
+            } else {
+                row[n] += max(0, 1 - w.reduce(0, +))
+            }
             transitions[d] = row
         }
         return DepthChain(transitions: transitions)
