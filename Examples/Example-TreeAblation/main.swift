@@ -51,6 +51,15 @@ struct TreeAblation: ParsableCommand {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    func validate() throws {
+        guard questions >= 1, maxTokens >= 1 else { throw ValidationError("--questions and --max-tokens must be >= 1") }
+        guard ["mt_bench", "alpaca_eval", "humaneval", "gsm8k"].contains(bench) else {
+            throw ValidationError("--bench must be mt_bench, alpaca_eval, humaneval or gsm8k")
+        }
+        _ = try parseLimits()
+        _ = try makePolicy(.greedy)
+    }
+
     func run() throws {
         // 1. The model, the prompt tokens and their accuracy table; clear messages when missing.
         let modelPath = try ModelLocation.resolve(model)
@@ -59,6 +68,11 @@ struct TreeAblation: ParsableCommand {
         }
         guard FileManager.default.fileExists(atPath: promptTokens) else {
             throw ValidationError("no prompt tokens at \(promptTokens): `ppd train --out \(promptTokens) ...` trains them (README, \"Training\")")
+        }
+        let outPath = out ?? "Experiments/results/tree-ablation-\(bench).h5"
+        let outDirectory = URL(fileURLWithPath: outPath).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: outDirectory) else {
+            throw ValidationError("--out \(outPath): directory \(outDirectory) does not exist")
         }
         let accuracyURL = accuracies.map { URL(fileURLWithPath: $0) }
             ?? Defaults.accuraciesURL(forPromptTokens: URL(fileURLWithPath: promptTokens))
@@ -140,7 +154,6 @@ struct TreeAblation: ParsableCommand {
             print(String(format: "%@ %@ %9.1f  %5.2f  %6.1f  %6.2fx  %@  %@", pad(entry.name, 25), pad(entry.nodesText, 14), run.meanRows, run.tau,
                 run.tokensPerSecond, run.tokensPerSecond / baseline, predicted, identical))
         }
-        let outPath = out ?? "Experiments/results/tree-ablation-\(bench).h5"
         try writeHDF5(outPath, entries: entries, runs: runs, prompts: picked, profile: profile, modelPath: modelPath, modelSHA256: modelSHA256)
         let plotPath = plot ?? (outPath.hasSuffix(".h5") ? String(outPath.dropLast(3)) : outPath) + ".svg"
         try figure(entries: entries, runs: runs, sizing: sizing, chosen: chosen).write(to: URL(fileURLWithPath: plotPath))

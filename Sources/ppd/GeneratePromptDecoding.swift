@@ -26,6 +26,9 @@ extension Generate {
         path: String, transformer: Transformer, tokenizer: SentencePieceTokenizer, prompt: [Int32],
         options: GenerationOptions
     ) throws {
+        if decoding.promptTokens == nil, decoding.initText == nil, decoding.promptTokensFile == nil {
+            note("no trained prompt tokens at \(Defaults.promptTokensPath) (run from the repository root, or pass --prompt-tokens); using the text initialisation")
+        }
         var tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer)
         // Hash the model only when something needs it (the tokens name a model, a trace, a profile).
         let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil || decoding.tree == "auto"
