@@ -5,7 +5,7 @@ import Foundation
 public enum Defaults {
     /// The default model's trained prompt tokens, relative to the repository root (the working
     /// directory of `swift run`).
-    public static let promptTokensPath = "Experiments/prompts/gemma-3-270m-3x1-run1.safetensors"
+    public static let promptTokensPath = "Experiments/prompts/gemma-3-270m-3x1-run3.safetensors"
 
     /// The accuracy table that belongs to a prompt-token file: `<stem>-accuracy.json` beside it
     /// (`ppd train --accuracy-out` and `ppd eval-guesses --out` write this layout).
