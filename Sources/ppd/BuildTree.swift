@@ -87,15 +87,16 @@ struct BuildTree: ParsableCommand {
             model: transformer, modelPath: path, maxRows: maxRows, remeasure: remeasure, progress: { note($0) })
         note("cost profile: \(profileURL.path) (\(profile.machine.cpu), \(profile.machine.threads) threads, \(profile.date))")
         let sizing = TreeSizing(builder: builder, profile: profile, virtualTokens: virtualTokens)
-        let best = try sizing.best()
+        // Every number of prompt tokens, each tree built once; the best is the first maximum
+        // over all of them, as `TreeSizing.best()` chooses.
+        let curves = try (1...builder.promptTokens).map { try sizing.usingPromptTokens($0).dynamicCurve() }
+        guard var best = curves.first?.first else { throw ValidationError("the cost profile measures too few rows for any tree") }
+        for candidate in curves.joined() where candidate.predictedSpeedup > best.predictedSpeedup { best = candidate }
         note("  N  limit  mean rows  max rows  tokens/step  step cost  predicted speedup")
-        var curves: [[TreeSizing.Candidate]] = []
-        for count in 1...builder.promptTokens {
-            let curve = try sizing.usingPromptTokens(count).dynamicCurve()
-            curves.append(curve)
+        for (index, curve) in curves.enumerated() {
             for c in curve {
-                let chosen = c.size == best.size && count == best.tree.promptTokens
-                note(String(format: "  %d  %5d  %9.1f  %8d  %11.3f  %9.2f  %17.3f%@", count, c.size, c.meanRows, c.maxRows,
+                let chosen = c.size == best.size && index + 1 == best.tree.promptTokens
+                note(String(format: "  %d  %5d  %9.1f  %8d  %11.3f  %9.2f  %17.3f%@", index + 1, c.size, c.meanRows, c.maxRows,
                     c.tokensPerStep, c.relativeCost, c.predictedSpeedup, chosen ? "  <- chosen" : ""))
             }
         }
