@@ -19,11 +19,15 @@ public final class ThreadPool: @unchecked Sendable {
     private final class Shared: @unchecked Sendable {
         /// Job number in the high 32 bits, next unclaimed task in the low 32 bits.
         let claim = Atomic<UInt64>(0)
+        /// The low half of `claim` once a job has finished: no task index reaches it.
+        static let closed: UInt64 = 0xFFFF_FFFF
         let completed = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
         let sleepLock = NSCondition()
         var job: ((Int) -> Void)?
-        var taskCount = 0
+        /// Read by workers that may be a job behind, so it is atomic; the claim word's
+        /// compare-exchange, not this value, decides whether a claim is valid.
+        let taskCount = Atomic<Int>(0)
         let spinLimit: Int
 
         init(spinLimit: Int) { self.spinLimit = spinLimit }
@@ -34,7 +38,7 @@ public final class ThreadPool: @unchecked Sendable {
                 let current = claim.load(ordering: .acquiring)
                 guard current >> 32 == number else { return }
                 let task = Int(current & 0xFFFF_FFFF)
-                guard task < taskCount else { return }
+                guard task < taskCount.load(ordering: .relaxed) else { return }
                 let (exchanged, _) = claim.compareExchange(
                     expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
                 guard exchanged else { continue }
@@ -112,15 +116,23 @@ public final class ThreadPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { escapable in
             let s = shared
             s.job = escapable
-            s.taskCount = tasks
+            s.taskCount.store(tasks, ordering: .relaxed)
             s.completed.store(0, ordering: .relaxed)
-            let number = (s.claim.load(ordering: .relaxed) >> 32) &+ 1
+            let number = ((s.claim.load(ordering: .relaxed) >> 32) &+ 1) & 0xFFFF_FFFF  // wraps after 2^32 jobs
             s.sleepLock.lock()
             s.claim.store(number << 32, ordering: .releasing)
             s.sleepLock.broadcast()
             s.sleepLock.unlock()
             s.work(on: number)
             while s.completed.load(ordering: .acquiring) < tasks {}
+            // Close the job before anything of the next one is written. A worker preempted
+            // between reading the claim word (number, tasks) and its compare-exchange would
+            // otherwise compare `tasks` against the *next* job's larger task count, win the
+            // exchange on this unchanged word, and run a task of the next job outside its
+            // claim: that task ran twice and counted twice, so `run` could return while a task
+            // was still writing (measured: 221 of 60,000 jobs in
+            // `testThreadPoolKeepsJobsApartUnderPreemption` before this line).
+            s.claim.store(number << 32 | Shared.closed, ordering: .releasing)
             s.job = nil
         }
     }

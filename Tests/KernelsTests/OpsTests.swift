@@ -87,6 +87,31 @@ final class OpsTests: XCTestCase {
         }
         XCTAssertEqual(covered, [Int](repeating: 1, count: 101))
     }
+
+    /// Many short jobs whose task counts alternate, on more threads than this machine has cores,
+    /// so that workers are preempted at every point of the claim loop. Every task of every job
+    /// must run exactly once, and all of them before `run` returns: a worker that was preempted
+    /// between reading the claim word and claiming must not claim a task of the next job against
+    /// the old job's claim word (that ran a task twice and let `run` return early).
+    func testThreadPoolKeepsJobsApartUnderPreemption() {
+        let pool = ThreadPool(threadCount: 4, spinIterations: 50)
+        let jobs = 60_000
+        let sizes = [2, 37, 3, 64, 1, 9]
+        var slots = [Int](repeating: 0, count: 64)
+        var wrongJobs = 0
+        slots.withUnsafeMutableBufferPointer { buffer in
+            let b = buffer
+            for job in 0..<jobs {
+                let tasks = sizes[job % sizes.count]
+                pool.run(tasks: tasks) { b[$0] += 1 }
+                var ok = true
+                for i in 0..<tasks where b[i] != 1 { ok = false }
+                if !ok { wrongJobs += 1 }
+                for i in 0..<tasks { b[i] = 0 }
+            }
+        }
+        XCTAssertEqual(wrongJobs, 0, "jobs with a task run twice or not finished when run returned")
+    }
 }
 
 final class VectorMathTests: XCTestCase {
