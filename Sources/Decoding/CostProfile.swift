@@ -6,13 +6,14 @@ import Models
 ///
 /// Measured once per model and machine (`measure`) and cached as JSON under
 /// `~/.cache/ppd/profiles/` (`cacheURL`): format `ppd-cost-profile/1`, with the machine it was
-/// measured on.
+/// measured on. With a guess head it also holds the layers-only and guess-head curves
+/// (`relativeCost(exactRows:guessRows:)`).
 public struct CostProfile: Codable, Sendable, Equatable {
     /// The value of `format`.
     public static let formatName = "ppd-cost-profile/1"
     /// Revision of the matrix kernels' speed: bump it when a kernel change moves the cost curve,
     /// so that cached profiles measured with older kernels are measured again.
-    public static let kernelRevision = 2
+    public static let kernelRevision = 3
 
     /// Where a profile was measured.
     public struct Machine: Codable, Sendable, Equatable {
@@ -59,38 +60,78 @@ public struct CostProfile: Codable, Sendable, Equatable {
     public var kernelRevision: Int
     /// `seconds[i]`: median latency of a forward over i + 1 rows.
     public var seconds: [Double]
+    /// `layersSeconds[i]`: the same forward without logits (the layers alone); nil when not measured.
+    public var layersSeconds: [Double]?
+    /// `guessSeconds[i]`: the same forward with every row's logits from a guess head of
+    /// `guessHeadSize` tokens; nil when not measured.
+    public var guessSeconds: [Double]?
+    /// Tokens of the guess head `guessSeconds` was measured with.
+    public var guessHeadSize: Int?
 
     /// Largest number of rows measured.
     public var maxRows: Int { seconds.count }
+
+    /// Whether the profile can price steps whose prompt rows use a guess head of `size` tokens.
+    public func pricesGuessHead(size: Int) -> Bool {
+        layersSeconds?.count == seconds.count && guessSeconds?.count == seconds.count && guessHeadSize == size
+    }
+
+    /// Latency of a step with `exactRows` rows of full-vocabulary logits and `guessRows` rows
+    /// whose logits come from the guess head, relative to one row: the layers over all rows, plus
+    /// the full output layer over the exact rows, plus the guess head over the guess rows (each
+    /// part read off its measured curve). Without guess curves, or without guess rows, it is
+    /// `relativeCost(rows: exactRows + guessRows)`.
+    public func relativeCost(exactRows: Int, guessRows: Int) -> Double {
+        guard guessRows > 0, let layers = layersSeconds, let guess = guessSeconds,
+            layers.count == seconds.count, guess.count == seconds.count
+        else { return relativeCost(rows: exactRows + guessRows) }
+        let total = exactRows + guessRows
+        func layersLatency(_ rows: Int) -> Double { CostProfile.extended(layers, rows) }
+        let fullHead = max(0, latency(rows: exactRows) - layersLatency(exactRows))
+        let guessHead = max(0, CostProfile.extended(guess, guessRows) - layersLatency(guessRows))
+        return (layersLatency(total) + fullHead + guessHead) / seconds[0]
+    }
 
     /// Latency of a forward over `rows` rows: measured for 1...maxRows, extended linearly from
     /// the last two points beyond that.
     public func latency(rows: Int) -> Double {
         precondition(rows >= 1 && !seconds.isEmpty)
-        if rows <= seconds.count { return seconds[rows - 1] }
-        guard seconds.count >= 2 else { return seconds[0] * Double(rows) }
-        let slope = seconds[seconds.count - 1] - seconds[seconds.count - 2]
-        return seconds[seconds.count - 1] + slope * Double(rows - seconds.count)
+        return CostProfile.extended(seconds, rows)
+    }
+
+    /// `curve[rows - 1]`, extended linearly from the last two points beyond the curve.
+    static func extended(_ curve: [Double], _ rows: Int) -> Double {
+        if rows <= curve.count { return curve[rows - 1] }
+        guard curve.count >= 2 else { return curve[0] * Double(rows) }
+        let slope = curve[curve.count - 1] - curve[curve.count - 2]
+        return curve[curve.count - 1] + slope * Double(rows - curve.count)
     }
 
     /// Latency of `rows` rows relative to one row (one autoregressive step).
     public func relativeCost(rows: Int) -> Double { latency(rows: rows) / seconds[0] }
 
     /// Measures the cost curve of `model` for 1...`maxRows` rows after `contextLength` tokens,
-    /// medians of `runs` repetitions. `progress` gets a line per size (with ETA).
+    /// medians of `runs` repetitions; with a `guessHead`, also the layers-only and guess-head
+    /// curves that price steps whose prompt rows use it. `progress` gets a line per size (with ETA).
     public static func measure(
         model: LanguageModel, modelSHA256: String, threads: Int, maxRows: Int = 48, runs: Int = 5,
-        contextLength: Int = 256, progress: @escaping (String) -> Void = { _ in }
+        contextLength: Int = 256, guessHead: GuessHead? = nil, progress: @escaping (String) -> Void = { _ in }
     ) throws -> CostProfile {
         var bench = ForwardBenchmark(model: model)
         bench.runs = runs
         bench.contextLength = contextLength
         bench.progress = progress
-        let points = try bench.costCurve(sizes: Array(1...max(1, maxRows)))
-        return CostProfile(
+        let sizes = Array(1...max(1, maxRows))
+        var profile = CostProfile(
             format: formatName, modelSHA256: modelSHA256, machine: .current(threads: threads),
             date: ISO8601DateFormatter().string(from: Date()), contextLength: contextLength, runs: runs,
-            kernelRevision: kernelRevision, seconds: points.map(\.seconds))
+            kernelRevision: kernelRevision, seconds: try bench.costCurve(sizes: sizes).map(\.seconds))
+        if let guessHead {
+            profile.layersSeconds = try bench.costCurve(sizes: sizes, output: .none).map(\.seconds)
+            profile.guessSeconds = try bench.costCurve(sizes: sizes, output: .guesses(guessHead)).map(\.seconds)
+            profile.guessHeadSize = guessHead.tokens.count
+        }
+        return profile
     }
 
     /// The cache file for a model and machine: `~/.cache/ppd/profiles/<sha prefix>-<machine>.json`.
@@ -110,7 +151,8 @@ public struct CostProfile: Codable, Sendable, Equatable {
         guard format == CostProfile.formatName else {
             throw CostProfileError(file: url.path, reason: "format is \"\(format)\", expected \"\(CostProfile.formatName)\"")
         }
-        guard !seconds.isEmpty, seconds.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+        guard !seconds.isEmpty, (seconds + (layersSeconds ?? []) + (guessSeconds ?? [])).allSatisfy({ $0.isFinite && $0 > 0 })
+        else {
             throw CostProfileError(file: url.path, reason: "the latencies must be positive numbers")
         }
     }
@@ -146,6 +188,9 @@ public struct CostProfile: Codable, Sendable, Equatable {
         case modelSHA256 = "model_sha256"
         case contextLength = "context_length"
         case kernelRevision = "kernel_revision"
+        case layersSeconds = "layers_seconds"
+        case guessSeconds = "guess_seconds"
+        case guessHeadSize = "guess_head_size"
     }
 }
 

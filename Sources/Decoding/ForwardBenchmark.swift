@@ -79,10 +79,30 @@ public struct ForwardBenchmark {
 }
 
 extension ForwardBenchmark {
-    /// Median latency of one forward over n new tokens (all rows' logits) after `contextLength`
-    /// tokens of context, for each n in `sizes`; `relativeCost` is against the first size.
-    /// Progress lines carry the elapsed time and an ETA.
-    public func costCurve(sizes: [Int], started: ContinuousClock.Instant = .now) throws -> [CostPoint] {
+    /// Which rows of a measured forward get logits, and from which output layer.
+    public enum OutputRows: Sendable {
+        /// Every row, full vocabulary (a verification step of token rows).
+        case all
+        /// No row: the layers alone.
+        case none
+        /// Every row from this guess head (a step's prompt-token rows).
+        case guesses(GuessHead)
+
+        var label: String {
+            switch self {
+            case .all: return ""
+            case .none: return " (layers only)"
+            case .guesses(let head): return " (guess head of \(head.tokens.count))"
+            }
+        }
+    }
+
+    /// Median latency of one forward over n new tokens after `contextLength` tokens of context,
+    /// for each n in `sizes`, with the logits `output` asks for; `relativeCost` is against the
+    /// first size. Progress lines carry the elapsed time and an ETA.
+    public func costCurve(
+        sizes: [Int], output: OutputRows = .all, started: ContinuousClock.Instant = .now
+    ) throws -> [CostPoint] {
         let context = fillerTokens(contextLength)
         let cache = model.makeCache(capacity: contextLength + (sizes.max() ?? 1) + 1)
         _ = try model.forward(tokens: context, cache: cache, logitRows: [contextLength - 1])
@@ -95,7 +115,12 @@ extension ForwardBenchmark {
             let batch = fillerTokens(contextLength + n).suffix(n).map { $0 }
             for _ in 0..<runs {
                 let t = ContinuousClock.now
-                _ = try model.forward(tokens: batch, cache: cache)
+                switch output {
+                case .all: _ = try model.forward(tokens: batch, cache: cache)
+                case .none: _ = try model.forward(tokens: batch, cache: cache, logitRows: [])
+                case .guesses(let head):
+                    _ = try model.forward(tokens: batch, cache: cache, guesses: GuessRows(head: head, rows: Array(0..<n)))
+                }
                 times.append(t.secondsSince())
                 cache.truncate(to: contextLength)
             }
@@ -106,8 +131,8 @@ extension ForwardBenchmark {
             let elapsed = curveStarted.secondsSince()
             let eta = elapsed / doneWork * (totalWork - doneWork)
             progress(
-                String(format: "[%6.1fs] forward over %d tokens: %.2f ms (%.1f tok/s), ETA %.0f s",
-                    started.secondsSince(), n, seconds * 1000, Double(n) / seconds, eta))
+                String(format: "[%6.1fs] forward over %d tokens%@: %.2f ms (%.1f tok/s), ETA %.0f s",
+                    started.secondsSince(), n, output.label, seconds * 1000, Double(n) / seconds, eta))
         }
         return points
     }

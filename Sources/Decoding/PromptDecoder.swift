@@ -32,6 +32,10 @@ public final class PromptDecoder {
     public let topK: Int
     /// Number of prompt tokens used: the tree's.
     public var promptTokenCount: Int { tree.promptTokens }
+    /// When set, prompt-token rows take their logits from this head (their guesses are then
+    /// ranked among its tokens only). The rows that decide tokens keep the full output layer, so
+    /// the output does not change; only the guesses, and the cost of a step, do.
+    public let guessHead: GuessHead?
 
     /// Layout per depth 0...promptTokenCount (depth 0: root and its prompt chain only).
     private let layouts: [VerificationLayout]
@@ -43,7 +47,7 @@ public final class PromptDecoder {
     /// needs more prompt tokens than there are, or when a tree's ranks reach past the vocabulary.
     public init(
         model: LanguageModel, promptTokens: PromptTokens, tree: DynamicTree,
-        rule: TreeBuffers.PromptSlotRule = .exact, modelSHA256: String? = nil
+        rule: TreeBuffers.PromptSlotRule = .exact, modelSHA256: String? = nil, guessHead: GuessHead? = nil
     ) throws {
         try promptTokens.validate(for: model, modelSHA256: modelSHA256)
         guard tree.promptTokens <= promptTokens.count else {
@@ -69,6 +73,13 @@ public final class PromptDecoder {
         self.topK = topK
         self.layouts = layouts
         self.rootOnly = VerificationLayout(buffers: root, virtualTokens: 1, attention: promptTokens.attention)
+        self.guessHead = guessHead
+    }
+
+    /// The guess-head request for `rows` (nil without a head or rows).
+    private func guessRows(_ rows: [Int]) -> GuessRows? {
+        guard let guessHead, !rows.isEmpty else { return nil }
+        return GuessRows(head: guessHead, rows: rows)
     }
 
     /// The batch layout used when `depth` distances have guesses.
@@ -140,7 +151,8 @@ public final class PromptDecoder {
         let forwardClock = ContinuousClock.now
         let prefillLogits = try model.forward(
             embeddings: embeddings, positions: positions, mask: prefillMask, cache: cache,
-            logitRows: [length - 1] + Array(length..<length + n * v), hook: observer?.activationHook(forStep: 0))
+            logitRows: [length - 1] + Array(length..<length + n * v), guesses: guessRows(Array(length..<length + n * v)),
+            hook: observer?.activationHook(forStep: 0))
         let prefillForward = forwardClock.secondsSince()
         observer?.didPrefill(logits: prefillLogits, prompt: prompt, promptTokens: n, virtualTokens: v)
         cache.truncate(to: length)
@@ -178,7 +190,8 @@ public final class PromptDecoder {
             let forwardClock = ContinuousClock.now
             let logits = try model.forward(
                 embeddings: stepEmbeddings, positions: stepPositions, mask: layout.mask, cache: cache,
-                logitRows: layout.logitRows, hook: observer?.activationHook(forStep: result.steps.count))
+                logitRows: layout.logitRows, guesses: guessRows(layout.promptRows),
+                hook: observer?.activationHook(forStep: result.steps.count))
             let forwardSeconds = forwardClock.secondsSince()
 
             // Logits rows are all batch rows in order, so a row's logits are at its own index.

@@ -58,10 +58,16 @@ public struct TreeBuilder: Sendable {
 
         /// Batch rows of a step at each depth 0...N with `virtualTokens` rows per prompt token.
         public func rows(virtualTokens: Int) -> [Int] {
+            rowSplit(virtualTokens: virtualTokens).map { $0.tokens + $0.prompt }
+        }
+
+        /// The rows of a step at each depth 0...N split into token rows (the root and the
+        /// nodes: their logits decide tokens) and prompt-token rows (their logits only guess).
+        public func rowSplit(virtualTokens: Int) -> [(tokens: Int, prompt: Int)] {
             let n = tree.promptTokens
-            return [1 + n * virtualTokens] + (1...n).map { d in
+            return [(1, n * virtualTokens)] + (1...n).map { d in
                 let nodes = tree.trees[d]?.nodes ?? []
-                return 1 + n * virtualTokens + nodes.count + virtualTokens * nodes.reduce(0) { $0 + $1.promptTokens }
+                return (1 + nodes.count, virtualTokens * (n + nodes.reduce(0) { $0 + $1.promptTokens }))
             }
         }
     }

@@ -36,12 +36,25 @@ public struct TreeSizing: Sendable {
     public let profile: CostProfile
     /// Virtual tokens per prompt token (rows per prompt slot).
     public let virtualTokens: Int
+    /// Whether prompt-token rows take their logits from a guess head (priced by the profile's
+    /// guess curves when it has them for that head).
+    public let guessHeadSize: Int?
 
-    /// Sizing for `builder`'s accuracies on `profile`'s machine with V = `virtualTokens`.
-    public init(builder: TreeBuilder, profile: CostProfile, virtualTokens: Int = 1) {
+    /// Sizing for `builder`'s accuracies on `profile`'s machine with V = `virtualTokens`; with
+    /// `guessHeadSize`, prompt rows are priced as guess-head rows.
+    public init(builder: TreeBuilder, profile: CostProfile, virtualTokens: Int = 1, guessHeadSize: Int? = nil) {
         self.builder = builder
         self.profile = profile
         self.virtualTokens = virtualTokens
+        self.guessHeadSize = guessHeadSize
+    }
+
+    /// The relative cost of a step of `tokens` token rows and `prompt` prompt rows.
+    func relativeCost(tokens: Int, prompt: Int) -> Double {
+        if let size = guessHeadSize, profile.pricesGuessHead(size: size) {
+            return profile.relativeCost(exactRows: tokens, guessRows: prompt)
+        }
+        return profile.relativeCost(rows: tokens + prompt)
     }
 
     /// The dynamic tree for input length limit `limit`, with its prediction.
@@ -52,12 +65,13 @@ public struct TreeSizing: Sendable {
     /// The prediction for a built dynamic tree.
     func candidate(_ built: TreeBuilder.Built) throws -> Candidate {
         let limit = built.inputLimit
-        let rows = built.rows(virtualTokens: virtualTokens)
+        let split = built.rowSplit(virtualTokens: virtualTokens)
+        let rows = split.map { $0.tokens + $0.prompt }
         var meanRows = 0.0
         var cost = 0.0
-        for (share, r) in zip(built.depthShares, rows) {
-            meanRows += share * Double(r)
-            cost += share * profile.relativeCost(rows: r)
+        for (share, part) in zip(built.depthShares, split) {
+            meanRows += share * Double(part.tokens + part.prompt)
+            cost += share * relativeCost(tokens: part.tokens, prompt: part.prompt)
         }
         return Candidate(
             kind: "dynamic", size: limit, tree: built.tree, meanRows: meanRows, maxRows: rows.max() ?? 1,
@@ -67,10 +81,12 @@ public struct TreeSizing: Sendable {
     /// The static tree of `nodes` nodes (each carrying all N prompt tokens), with its prediction.
     public func staticTree(nodes: Int) throws -> Candidate {
         let n = builder.promptTokens
-        let rows = 1 + n * virtualTokens + nodes * (1 + n * virtualTokens)
+        let tokenRows = 1 + nodes, promptRows = n * virtualTokens * (1 + nodes)
+        let rows = tokenRows + promptRows
         return Candidate(
             kind: "static", size: nodes, tree: try builder.staticTree(nodes: nodes), meanRows: Double(rows), maxRows: rows,
-            tokensPerStep: builder.expectedTokensPerStep(staticNodes: nodes), relativeCost: profile.relativeCost(rows: rows))
+            tokensPerStep: builder.expectedTokensPerStep(staticNodes: nodes),
+            relativeCost: relativeCost(tokens: tokenRows, prompt: promptRows))
     }
 
     /// Dynamic trees for every input length limit from 2 up to the largest whose steps fit in
@@ -95,7 +111,7 @@ public struct TreeSizing: Sendable {
     public func usingPromptTokens(_ count: Int) -> TreeSizing {
         TreeSizing(
             builder: TreeBuilder(accuracies: builder.accuracies.truncated(toDistances: count), variant: builder.variant),
-            profile: profile, virtualTokens: virtualTokens)
+            profile: profile, virtualTokens: virtualTokens, guessHeadSize: guessHeadSize)
     }
 
     /// The dynamic tree with the highest predicted speedup (the first on ties) over every input

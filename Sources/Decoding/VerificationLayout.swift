@@ -37,6 +37,9 @@ public struct VerificationLayout: Sendable {
     /// Number of batch rows.
     public var count: Int { rowSlot.count }
 
+    /// The rows of prompt tokens, ascending: their logits only give guesses.
+    public var promptRows: [Int] { (0..<count).filter { buffers.isPromptSlot(rowSlot[$0]) } }
+
     /// Expands `buffers` for prompt tokens of `virtualTokens` virtual tokens attending as `attention`.
     public init(buffers: TreeBuffers, virtualTokens: Int, attention: PromptTokens.Attention) {
         precondition(virtualTokens >= 1)

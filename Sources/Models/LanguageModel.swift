@@ -16,20 +16,34 @@ public protocol LanguageModel: AnyObject {
 
     /// Runs the batch: appends its keys and values to `cache`, and returns logits for the batch
     /// rows in `logitRows` (all rows when nil). `embeddings` is positions.count x hiddenSize.
+    /// The logit rows named by `guesses` get their logits from its guess head (-infinity outside
+    /// the head's tokens); every other row's logits are unchanged by them, bit for bit.
     func forward(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]?, hook: ActivationHook?
+        logitRows: [Int]?, guesses: GuessRows?, hook: ActivationHook?
     ) throws -> Logits
 }
 
 extension LanguageModel {
+    /// `forward` with every logit row from the full output layer.
+    public func forward(
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
+        logitRows: [Int]?, hook: ActivationHook?
+    ) throws -> Logits {
+        try forward(
+            embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows,
+            guesses: nil, hook: hook)
+    }
+
     /// Runs `tokens` at positions `cache.count, cache.count + 1, ...` with a causal mask.
-    public func forward(tokens: [Int32], cache: KVCache, logitRows: [Int]? = nil, hook: ActivationHook? = nil) throws -> Logits {
+    public func forward(
+        tokens: [Int32], cache: KVCache, logitRows: [Int]? = nil, guesses: GuessRows? = nil, hook: ActivationHook? = nil
+    ) throws -> Logits {
         let start = Int32(cache.count)
         let positions = (0..<Int32(tokens.count)).map { start + $0 }
         return try forward(
             embeddings: try embed(tokens), positions: positions, mask: .causal(tokens.count), cache: cache,
-            logitRows: logitRows, hook: hook)
+            logitRows: logitRows, guesses: guesses, hook: hook)
     }
 }
 

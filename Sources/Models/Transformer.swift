@@ -54,15 +54,17 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
 
     public func forward(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]? = nil, hook: ActivationHook? = nil
+        logitRows: [Int]? = nil, guesses: GuessRows? = nil, hook: ActivationHook? = nil
     ) throws -> Logits {
-        try run(embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: hook, tape: nil)
+        try run(
+            embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows,
+            guesses: guesses, hook: hook, tape: nil)
     }
 
     /// The forward pass; with a `tape`, also keeps what `backward(_:gradLogits:)` needs.
     func run(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]?, hook: ActivationHook?, tape: ForwardTape?
+        logitRows: [Int]?, guesses: GuessRows? = nil, hook: ActivationHook?, tape: ForwardTape?
     ) throws -> Logits {
         let c = config
         let n = positions.count
@@ -75,6 +77,16 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         let outputRows = logitRows ?? Array(0..<n)
         if let bad = outputRows.first(where: { $0 < 0 || $0 >= n }) {
             throw ModelError("forward: logit row \(bad) is outside the batch of \(n)")
+        }
+        let guessRows = Set(guesses?.rows ?? [])
+        if let bad = guessRows.first(where: { !outputRows.contains($0) }) {
+            throw ModelError("forward: guess row \(bad) is not among the logit rows")
+        }
+        if let head = guesses?.head, head.vocabSize != c.vocabSize || head.matrix.columns != c.hiddenSize {
+            throw ModelError("forward: the guess head (\(head.vocabSize) x \(head.matrix.columns)) is not made for this model")
+        }
+        if tape != nil && !guessRows.isEmpty {
+            throw ModelError("forward: guess rows have no backward pass")
         }
         let cacheStart = cache.count
         try cache.beginBatch(positions: positions)
@@ -181,7 +193,27 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         tape?.finalInput = selected
         Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
         var logits = [Float](repeating: 0, count: outputRows.count * c.vocabSize)
-        weights.output.multiply(selected, count: outputRows.count, into: &logits, pool: pool)
+        guard let head = guesses?.head, !guessRows.isEmpty else {
+            weights.output.multiply(selected, count: outputRows.count, into: &logits, pool: pool)
+            return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
+        }
+        // Rows that decide tokens get the full output layer; guess rows get the guess head.
+        let isGuess = outputRows.map { guessRows.contains($0) }
+        func gather(_ wanted: Bool) -> (indices: [Int], rows: [Float]) {
+            let indices = isGuess.indices.filter { isGuess[$0] == wanted }
+            return (indices, indices.flatMap { selected[$0 * c.hiddenSize..<($0 + 1) * c.hiddenSize] })
+        }
+        let (fullIndices, fullRows) = gather(false)
+        let (guessIndices, headRows) = gather(true)
+        var full = [Float](repeating: 0, count: fullIndices.count * c.vocabSize)
+        if !fullIndices.isEmpty { weights.output.multiply(fullRows, count: fullIndices.count, into: &full, pool: pool) }
+        var guessed = [Float](repeating: 0, count: guessIndices.count * c.vocabSize)
+        guessed.withUnsafeMutableBufferPointer { head.logits(headRows, count: guessIndices.count, into: $0.baseAddress!, pool: pool) }
+        for (part, indices) in [(full, fullIndices), (guessed, guessIndices)] {
+            for (j, k) in indices.enumerated() {
+                logits[k * c.vocabSize..<(k + 1) * c.vocabSize] = part[j * c.vocabSize..<(j + 1) * c.vocabSize]
+            }
+        }
         return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
     }
 

@@ -31,8 +31,11 @@ public struct PromptTokenObjective {
 
     /// Loss and gradient at `cut` of `sequence` for `promptTokens` (the first `sequence.promptTokens`
     /// of them; all virtual tokens). With `backward: false` only the loss and ranks are computed.
+    /// `rankedAmong`, when given (one flag per vocabulary id), ranks guesses among the flagged
+    /// tokens only, as a `GuessHead` does; a target outside them gets rank `Int.max`.
     public func evaluate(
-        _ sequence: TrainingSequence, cut: Int, promptTokens tokens: PromptTokens, backward: Bool = true
+        _ sequence: TrainingSequence, cut: Int, promptTokens tokens: PromptTokens, backward: Bool = true,
+        rankedAmong allowed: [Bool]? = nil
     ) throws -> Evaluation {
         let n = sequence.promptTokens, v = tokens.virtualTokens
         var teacher: [Float] = []
@@ -67,7 +70,11 @@ public struct PromptTokenObjective {
                 for (i, x) in row.enumerated() { mean[i] += x }
             }
             let score = mean[target]
-            ranks.append(mean.reduce(0) { $1 > score ? $0 + 1 : $0 })
+            if let allowed {
+                ranks.append(allowed[target] ? zip(mean, allowed).reduce(0) { $1.1 && $1.0 > score ? $0 + 1 : $0 } : Int.max)
+            } else {
+                ranks.append(mean.reduce(0) { $1 > score ? $0 + 1 : $0 })
+            }
         }
 
         var gradient = [Float](repeating: 0, count: tokens.embeddings.count)
@@ -82,16 +89,16 @@ public struct PromptTokenObjective {
     /// token d's rank-r guess is the teacher's greedy token at distance d + 1 (per rank, not
     /// cumulative; ranks from 0 to `topK - 1`), with the mean loss over the cuts. On
     /// self-distilled sequences the teacher's greedy token is the sequence's own next token.
-    public func accuracy(on sequences: [TrainingSequence], promptTokens tokens: PromptTokens, topK: Int = 10) throws
-        -> (accuracy: [[Double]], loss: Double)
-    {
+    public func accuracy(
+        on sequences: [TrainingSequence], promptTokens tokens: PromptTokens, topK: Int = 10, rankedAmong allowed: [Bool]? = nil
+    ) throws -> (accuracy: [[Double]], loss: Double) {
         let n = sequences.first?.promptTokens ?? 0
         var counts = [[Int]](repeating: [Int](repeating: 0, count: topK), count: n)
         var total = 0
         var loss = 0.0
         for sequence in sequences {
             for cut in sequence.cuts {
-                let e = try evaluate(sequence, cut: cut, promptTokens: tokens, backward: false)
+                let e = try evaluate(sequence, cut: cut, promptTokens: tokens, backward: false, rankedAmong: allowed)
                 loss += e.loss
                 total += 1
                 for (k, rank) in e.ranks.enumerated() where rank < topK { counts[k][rank] += 1 }

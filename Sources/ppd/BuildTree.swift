@@ -32,6 +32,10 @@ struct BuildTree: ParsableCommand {
     var maxRows = 48
     @Flag(help: "Measure the cost profile again even if one is cached (--auto).")
     var remeasure = false
+    @Option(help: "Guess vocabulary whose head prices the prompt rows (--auto), or \"none\" (every row priced with the full output layer). Default: the shipped vocabulary when present.")
+    var guessVocab: String?
+    @Option(help: "Tokens of the guess head (--auto).")
+    var guessHeadSize = Defaults.guessHeadSize
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
     @Option(help: "Write an SVG of predicted speedup and tokens per step against tree size (--auto).")
@@ -83,10 +87,17 @@ struct BuildTree: ParsableCommand {
     private func chooseForThisMachine(builder: TreeBuilder, accuracyFile: String) throws -> DynamicTree {
         let path = try ModelLocation.resolve(model)
         let transformer = try Transformer(file: try GGUFFile(path: path), threads: threads)
+        let sha = try SHA256.hex(ofFile: path)
+        let guessHead = try Defaults.guessVocabularyFile(option: guessVocab).map {
+            try Defaults.guessHead(model: transformer, vocabularyPath: $0, size: guessHeadSize, modelSHA256: sha)
+        }
         let (profile, profileURL, _) = try Defaults.costProfile(
-            model: transformer, modelPath: path, maxRows: maxRows, remeasure: remeasure, progress: { note($0) })
+            model: transformer, modelPath: path, modelSHA256: sha, maxRows: maxRows, guessHead: guessHead, remeasure: remeasure,
+            progress: { note($0) })
         note("cost profile: \(profileURL.path) (\(profile.machine.cpu), \(profile.machine.threads) threads, \(profile.date))")
-        let sizing = TreeSizing(builder: builder, profile: profile, virtualTokens: virtualTokens)
+        note(guessHead.map { "prompt rows priced with a guess head of \($0.tokens.count) tokens" } ?? "every row priced with the full output layer")
+        let sizing = TreeSizing(
+            builder: builder, profile: profile, virtualTokens: virtualTokens, guessHeadSize: guessHead?.tokens.count)
         // Every number of prompt tokens, each tree built once; the best is the first maximum
         // over all of them, as `TreeSizing.best()` chooses.
         let curves = try (1...builder.promptTokens).map { try sizing.usingPromptTokens($0).dynamicCurve() }

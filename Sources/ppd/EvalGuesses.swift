@@ -33,6 +33,10 @@ struct EvalGuesses: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
+    @Option(help: "Rank guesses among the most frequent tokens of this guess vocabulary (ppd guess-vocab), as --guess-head-size of `ppd generate` does.")
+    var guessVocab: String?
+    @Option(help: "How many of the guess vocabulary's tokens (with --guess-vocab).")
+    var guessHeadSize = Defaults.guessHeadSize
     @Flag(help: "Print the result as JSON.")
     var json = false
     @Option(help: "Write the per-rank accuracy table (JSON) here.")
@@ -74,11 +78,21 @@ struct EvalGuesses: ParsableCommand {
                 "\rquestion \(index + 1)/\(loaded.count), \(String(format: "%.2f", rate))/s, ETA \(Int(Double(loaded.count - index - 1) / rate)) s   ".utf8))
         }
         FileHandle.standardError.write(Data("\n".utf8))
-        let (accuracy, loss) = try PromptTokenObjective(model: transformer).accuracy(on: sequences, promptTokens: tokens)
+        var allowed: [Bool]?
+        if let guessVocab {
+            let vocabulary = try GuessVocabulary(contentsOf: URL(fileURLWithPath: guessVocab))
+            try vocabulary.validate(vocabSize: transformer.config.vocabSize, modelSHA256: try SHA256.hex(ofFile: path), file: guessVocab)
+            var flags = [Bool](repeating: false, count: transformer.config.vocabSize)
+            for token in vocabulary.prefix(guessHeadSize) { flags[Int(token)] = true }
+            allowed = flags
+        }
+        let (accuracy, loss) = try PromptTokenObjective(model: transformer).accuracy(
+            on: sequences, promptTokens: tokens, rankedAmong: allowed)
         let scored = sequences.reduce(0) { $0 + $1.cuts.count }
         let report: [String: Any] = [
             "format": "ppd-accuracy/1", "prompt_tokens": promptTokens ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
             "questions": questions, "question_count": sequences.count, "cuts": scored, "template": template, "mean_loss": loss,
+            "guess_vocabulary": guessVocab.map { "\($0) (\(guessHeadSize) most frequent)" } ?? "full",
             "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
             "accuracies": accuracy,
         ]

@@ -39,7 +39,9 @@ extension Generate {
             tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer, forceText: true)
             promptTokensFile = nil
         }
-        let tree = try decoding.loadTree(promptTokens: tokens, model: transformer, modelPath: path, modelSHA256: modelSHA256)
+        let guessHead = try decoding.loadGuessHead(model: transformer, modelSHA256: modelSHA256)
+        let tree = try decoding.loadTree(
+            promptTokens: tokens, model: transformer, modelPath: path, modelSHA256: modelSHA256, guessHead: guessHead)
         if let tracePath = decoding.trace {
             let directory = URL(fileURLWithPath: tracePath).deletingLastPathComponent().path
             var isDirectory: ObjCBool = false
@@ -49,7 +51,8 @@ extension Generate {
         }
         let decoder: PromptDecoder
         do {
-            decoder = try PromptDecoder(model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256)
+            decoder = try PromptDecoder(
+                model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256, guessHead: guessHead)
         } catch let error as TreeError {
             throw TreeError(error.problem, file: decoding.tree ?? error.file, depthKey: error.depthKey)
         } catch let error as PromptTokensError {
@@ -88,6 +91,8 @@ extension Generate {
                 "command_line": .string(CommandLine.arguments.joined(separator: " ")),
                 "git_commit": .string(RunInfo.gitCommit()), "date": .string(RunInfo.date()),
                 "threads": .int(Int64(transformer.pool.threadCount)),
+                "guess_vocabulary": .string(decoding.guessVocabularyFile ?? ""),
+                "guess_head_size": .int(Int64(guessHead?.tokens.count ?? 0)),
             ]
             if promptTokensFile == nil {
                 attributes["init_text"] = .string(decoding.initText ?? PromptTokens.paperInitialText(count: decoding.promptTokenCount))

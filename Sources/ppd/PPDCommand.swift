@@ -6,5 +6,5 @@ struct PPDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ppd",
         abstract: "Parallel prompt decoding toolkit: inspect GGUF models, tokenize, generate, benchmark.",
-        subcommands: [Generate.self, Train.self, EvalGuesses.self, BuildTree.self, Inspect.self, Tokenize.self, Bench.self, BenchKernels.self])
+        subcommands: [Generate.self, Train.self, EvalGuesses.self, GuessVocab.self, BuildTree.self, Inspect.self, Tokenize.self, Bench.self, BenchKernels.self])
 }

@@ -27,6 +27,12 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Tree: a ppd-tree/1 JSON file or a JSON list of paths, or \"auto\" for the dynamic tree with the best predicted speedup on this machine (accuracy table beside the prompt tokens, cost profile measured once and cached). Default: a chain over all prompt tokens.")
     var tree: String?
 
+    @Option(help: "Guess vocabulary (ppd-guess-vocab/1 JSON from `ppd guess-vocab`), or \"none\": prompt-token rows then rank their guesses among its --guess-head-size most frequent tokens, which makes a step cheaper and never changes the output. Default: the shipped vocabulary (\(Defaults.guessVocabularyPath)) when present, else none.")
+    var guessVocab: String?
+
+    @Option(help: "Tokens of the guess head: the most frequent of the guess vocabulary.")
+    var guessHeadSize = Defaults.guessHeadSize
+
     @Option(help: "Acceptance policy: greedy, typical or rejection (default: greedy at temperature 0, else rejection).")
     var policy: PolicyName?
 
@@ -55,6 +61,7 @@ struct PromptDecodingOptions: ParsableArguments {
         guard promptTokenCount >= 1 else { throw ValidationError("--prompt-token-count must be >= 1") }
         guard virtualTokens >= 1 else { throw ValidationError("--virtual-tokens must be >= 1") }
         guard traceLogits >= -1 else { throw ValidationError("--trace-logits must be -1, 0 or a top-k count") }
+        guard guessHeadSize >= 1 else { throw ValidationError("--guess-head-size must be >= 1") }
         if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil) {
             throw ValidationError("--prompt-tokens, --tree, --policy and --trace need --ppd")
         }
@@ -123,9 +130,21 @@ struct PromptDecodingOptions: ParsableArguments {
         return try PromptTokens.fromText(tokenIDs: ids, count: promptTokenCount, virtualTokens: virtualTokens, model: model)
     }
 
-    /// The tree: read from `--tree`, the hardware-aware choice for `--tree auto`, or a chain over
-    /// all prompt tokens.
-    func loadTree(promptTokens: PromptTokens, model: Transformer, modelPath: String, modelSHA256: String?) throws -> DynamicTree {
+    /// The guess-vocabulary file to use: `--guess-vocab`, or the shipped one when present; nil
+    /// for none.
+    var guessVocabularyFile: String? { Defaults.guessVocabularyFile(option: guessVocab) }
+
+    /// The guess head of `--guess-vocab` and `--guess-head-size` (nil for none).
+    func loadGuessHead(model: Transformer, modelSHA256: String?) throws -> GuessHead? {
+        guard let file = guessVocabularyFile else { return nil }
+        return try Defaults.guessHead(model: model, vocabularyPath: file, size: guessHeadSize, modelSHA256: modelSHA256)
+    }
+
+    /// The tree: read from `--tree`, the hardware-aware choice for `--tree auto` (pricing prompt
+    /// rows with `guessHead` when there is one), or a chain over all prompt tokens.
+    func loadTree(
+        promptTokens: PromptTokens, model: Transformer, modelPath: String, modelSHA256: String?, guessHead: GuessHead? = nil
+    ) throws -> DynamicTree {
         guard let tree else { return try DynamicTree.chain(promptTokens: promptTokens.count) }
         guard tree == "auto" else { return try DynamicTree(contentsOf: URL(fileURLWithPath: tree)) }
         guard let file = promptTokensFile else {
@@ -134,7 +153,7 @@ struct PromptDecodingOptions: ParsableArguments {
         let chosen = try Defaults.hardwareAwareTree(
             model: model, modelPath: modelPath, modelSHA256: modelSHA256,
             accuracies: Defaults.accuraciesURL(forPromptTokens: URL(fileURLWithPath: file)),
-            virtualTokens: promptTokens.virtualTokens, progress: { note($0) })
+            virtualTokens: promptTokens.virtualTokens, guessHead: guessHead, progress: { note($0) })
         note(String(format: "--tree auto: %d prompt tokens, input limit %d, %.1f rows per step, predicted %.2f tokens per step, speedup %.2f",
             chosen.tree.promptTokens, chosen.size, chosen.meanRows, chosen.tokensPerStep, chosen.predictedSpeedup))
         return chosen.tree

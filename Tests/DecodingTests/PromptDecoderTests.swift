@@ -103,6 +103,34 @@ final class PromptDecoderTests: XCTestCase {
         XCTAssertGreaterThan(acceptedInAll, 200, "guesses were rarely accepted: the test would not exercise compaction")
     }
 
+    /// With a guess head (a random part of the vocabulary), greedy PPD still equals
+    /// autoregressive greedy: only the guesses change, and every guess is a token of the head.
+    func testGreedyPromptDecodingWithAGuessHeadEqualsAutoregressiveGreedy() throws {
+        var accepted = 0
+        for architecture in TinyModel.Architecture.allCases {
+            for seed in [UInt64(4), 5] {
+                let model = try tinyModel(architecture, seed: seed)
+                var random = SplitMix(state: seed &* 131)
+                let prompt = [Int32(2)] + (0..<(3 + random.int(12))).map { _ in Int32(4 + random.int(16)) }
+                let options = GenerationOptions(maxTokens: 40)
+                let expected = try AutoregressiveGenerator(model: model).generate(prompt: prompt, options: options).tokens
+                let headTokens = (0..<Int32(model.config.vocabSize)).filter { _ in random.int(2) == 0 }
+                let head = try model.makeGuessHead(tokens: headTokens)
+                for n in 1...3 {
+                    let tokens = try PromptTokens.random(
+                        count: n, virtualTokens: 1 + random.int(2), hiddenSize: model.config.hiddenSize, seed: seed, scale: 1)
+                    for tree in try trees(promptTokens: n, random: &random) {
+                        let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: tree, guessHead: head)
+                        let result = try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance())
+                        XCTAssertEqual(result.tokens, expected, "\(architecture) seed \(seed) n \(n)")
+                        accepted += result.steps.map(\.accepted).reduce(0, +)
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(accepted, 20, "guesses from the head were rarely accepted: the test would not exercise them")
+    }
+
     /// The step records add up: rows per step match the layout of the depth used, depth follows
     /// the prompt tokens under the last accepted node, and tau is tokens per step.
     func testStepRecordsFollowTheLayouts() throws {

@@ -38,4 +38,39 @@ final class TreeSizingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(c.relativeCost, 4)  // at least the root and its 3 prompt rows
         XCTAssertTrue(curve.allSatisfy { $0.maxRows <= 40 })
     }
+
+    /// With guess curves, a step is priced as layers(all rows) + full head(token rows) + guess
+    /// head(prompt rows); prompt rows then cost less, and sizing uses it only for the head size
+    /// the profile was measured with.
+    func testGuessHeadPricing() throws {
+        var p = profile([10, 13, 15, 17, 19, 21])
+        XCTAssertFalse(p.pricesGuessHead(size: 100))
+        XCTAssertEqual(p.relativeCost(exactRows: 2, guessRows: 2), p.relativeCost(rows: 4))
+        p.layersSeconds = [5, 6, 7, 8, 9, 10]
+        p.guessSeconds = [6, 7, 8, 9, 10, 11]
+        p.guessHeadSize = 100
+        XCTAssertTrue(p.pricesGuessHead(size: 100))
+        XCTAssertFalse(p.pricesGuessHead(size: 200))
+        // layers(4) = 8, full head(2) = 13 - 6 = 7, guess head(2) = 7 - 6 = 1: 16 / 10.
+        XCTAssertEqual(p.relativeCost(exactRows: 2, guessRows: 2), 1.6, accuracy: 1e-12)
+        XCTAssertEqual(p.relativeCost(exactRows: 3, guessRows: 0), p.relativeCost(rows: 3))
+        // Beyond the curves, linear: layers(8) = 12; full head(1) = 10 - 5; guess head(7) = 12 - 11.
+        XCTAssertEqual(p.relativeCost(exactRows: 1, guessRows: 7), 1.8, accuracy: 1e-12)
+
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("profile-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try p.write(to: url)
+        XCTAssertEqual(try CostProfile(contentsOf: url), p)
+
+        let builder = TreeBuilder(accuracies: try GuessAccuracies(perRank: [[0.5, 0.2], [0.4, 0.2]]))
+        let built = try builder.dynamicTree(inputLimit: 3)
+        XCTAssertEqual(built.rowSplit(virtualTokens: 2).map { $0.tokens + $0.prompt }, built.rows(virtualTokens: 2))
+        XCTAssertEqual(built.rowSplit(virtualTokens: 2)[0].tokens, 1)
+        XCTAssertEqual(built.rowSplit(virtualTokens: 2)[0].prompt, 4)
+        let plain = try TreeSizing(builder: builder, profile: p).dynamic(inputLimit: 3)
+        let headed = try TreeSizing(builder: builder, profile: p, guessHeadSize: 100).dynamic(inputLimit: 3)
+        let otherSize = try TreeSizing(builder: builder, profile: p, guessHeadSize: 50).dynamic(inputLimit: 3)
+        XCTAssertLessThan(headed.relativeCost, plain.relativeCost)
+        XCTAssertEqual(otherSize.relativeCost, plain.relativeCost)
+    }
 }

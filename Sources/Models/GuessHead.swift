@@ -1,0 +1,83 @@
+import Kernels
+
+/// The output layer restricted to a subset of the vocabulary, for rows whose logits only
+/// *propose* tokens (the rows of prompt tokens in parallel prompt decoding) and never decide one.
+///
+/// The output layer is most of a row's work in a small model (Gemma 3 270M: 168M of its 268M
+/// multiply-adds per row go to the 262,144-token vocabulary), and a guess outside the tokens a
+/// model actually writes is almost never right. A guess head holds a copy of the output matrix's
+/// rows for `tokens` only, so a guess row costs `tokens.count / vocabSize` of the output layer.
+///
+/// Each logit of a guess row is the same dot product, in the same order, with the same kernel,
+/// as the full output layer computes: bitwise the full layer's value for that token. Tokens
+/// outside the head get -infinity.
+public final class GuessHead: @unchecked Sendable {
+    /// The vocabulary of the head: token ids, ascending, distinct.
+    public let tokens: [Int32]
+    /// Size of the full vocabulary.
+    public let vocabSize: Int
+    /// The gathered rows of the output matrix, in `tokens` order.
+    let matrix: QuantizedMatrix
+    private let storage: UnsafeMutableRawPointer
+
+    /// Copies the rows of `output` named by `tokens` (any order; duplicates are dropped).
+    /// Throws when a token is outside `0..<output.rows` or the list is empty.
+    init(output: QuantizedMatrix, tokens: [Int32]) throws {
+        let sorted = Array(Set(tokens)).sorted()
+        guard let first = sorted.first, let last = sorted.last else {
+            throw ModelError("guess head: the vocabulary is empty")
+        }
+        guard first >= 0, Int(last) < output.rows else {
+            throw ModelError("guess head: token id \(first < 0 ? first : last) is outside the vocabulary (0..<\(output.rows))")
+        }
+        let rowBytes = output.rowBytes
+        storage = UnsafeMutableRawPointer.allocate(byteCount: sorted.count * rowBytes, alignment: 64)
+        for (i, token) in sorted.enumerated() {
+            storage.advanced(by: i * rowBytes).copyMemory(from: output.data + Int(token) * rowBytes, byteCount: rowBytes)
+        }
+        self.tokens = sorted
+        self.vocabSize = output.rows
+        matrix = QuantizedMatrix(data: UnsafeRawPointer(storage), type: output.type, rows: sorted.count, columns: output.columns)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Fraction of the full output layer's work that one guess row costs.
+    public var relativeCost: Double { Double(tokens.count) / Double(vocabSize) }
+
+    /// Full-vocabulary logits of `count` normalised rows `x` (count x columns) into `logits`
+    /// (count x vocabSize): the head's tokens get their logits, all others -infinity.
+    func logits(_ x: [Float], count: Int, into logits: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let k = tokens.count
+        var compact = [Float](repeating: 0, count: count * k)
+        x.withUnsafeBufferPointer { xb in
+            compact.withUnsafeMutableBufferPointer { cb in
+                matrix.multiply(xb.baseAddress!, count: count, into: cb.baseAddress!, pool: pool)
+            }
+        }
+        logits.update(repeating: -.infinity, count: count * vocabSize)
+        for row in 0..<count {
+            let out = logits + row * vocabSize
+            for (i, token) in tokens.enumerated() { out[Int(token)] = compact[row * k + i] }
+        }
+    }
+}
+
+/// Rows of a forward batch whose logits come from a guess head instead of the full output layer.
+public struct GuessRows: Sendable {
+    public let head: GuessHead
+    /// Batch indices; each must also be a logit row of the forward.
+    public let rows: [Int]
+
+    public init(head: GuessHead, rows: [Int]) {
+        self.head = head
+        self.rows = rows
+    }
+}
+
+extension Transformer {
+    /// A guess head over `tokens` of this model's output layer (see `GuessHead`).
+    public func makeGuessHead(tokens: [Int32]) throws -> GuessHead {
+        try GuessHead(output: weights.output, tokens: tokens)
+    }
+}
