@@ -4,7 +4,8 @@
 //   - dynamic sparse trees (the paper's two-stage pruning) at several input length limits,
 //   - the static (Medusa-style) tree with the same number of input rows,
 //   - a random tree and a chain,
-//   - the hardware-aware choice (best predicted speedup on this machine's cost profile),
+//   - the hardware-aware choice (best predicted speedup on this machine's cost profile), with
+//     and without the guess head (prompt rows ranking guesses among the most frequent tokens),
 //   - any tree of your own (--tree FILE, repeatable; see README "Custom trees").
 // It prints a table, writes every step to one HDF5 file, and plots speedup and tokens per step
 // against tree size (SVG).
@@ -48,11 +49,16 @@ struct TreeAblation: ParsableCommand {
     var out: String?
     @Option(help: "SVG figure (default: the output path with .svg).")
     var plot: String?
+    @Option(help: "Guess vocabulary for the prompt rows (ppd guess-vocab), or \"none\". Default: the shipped one when present.")
+    var guessVocab: String?
+    @Option(help: "Tokens of the guess head.")
+    var guessHeadSize = Defaults.guessHeadSize
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
     func validate() throws {
         guard questions >= 1, maxTokens >= 1 else { throw ValidationError("--questions and --max-tokens must be >= 1") }
+        guard guessHeadSize >= 1 else { throw ValidationError("--guess-head-size must be >= 1") }
         guard ["mt_bench", "alpaca_eval", "humaneval", "gsm8k"].contains(bench) else {
             throw ValidationError("--bench must be mt_bench, alpaca_eval, humaneval or gsm8k")
         }
@@ -82,8 +88,15 @@ struct TreeAblation: ParsableCommand {
         let modelSHA256 = try SHA256.hex(ofFile: modelPath)
         let tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))
         let builder = TreeBuilder(accuracies: try GuessAccuracies(contentsOf: accuracyURL))
-        let (profile, _, _) = try Defaults.costProfile(model: transformer, modelPath: modelPath, modelSHA256: modelSHA256, progress: { say($0) })
-        let sizing = TreeSizing(builder: builder, profile: profile, virtualTokens: tokens.virtualTokens)
+        let guessVocabulary = Defaults.guessVocabularyFile(option: guessVocab)
+        let guessHead = try guessVocabulary.map {
+            try Defaults.guessHead(model: transformer, vocabularyPath: $0, size: guessHeadSize, modelSHA256: modelSHA256)
+        }
+        let (profile, _, _) = try Defaults.costProfile(
+            model: transformer, modelPath: modelPath, modelSHA256: modelSHA256, guessHead: guessHead, progress: { say($0) })
+        let sizing = TreeSizing(
+            builder: builder, profile: profile, virtualTokens: tokens.virtualTokens, guessHeadSize: guessHead?.tokens.count)
+        let fullHeadSizing = TreeSizing(builder: builder, profile: profile, virtualTokens: tokens.virtualTokens)
 
         // 2. The questions, as prompts (chat benchmarks in the plain template the tokens were
         //    trained with; HumanEval as raw code, as the paper does).
@@ -105,6 +118,13 @@ struct TreeAblation: ParsableCommand {
         let chosen = try sizing.best()
         let chosenN = chosen.tree.promptTokens
         entries.append(Entry(name: "auto-N\(chosenN)-L\(chosen.size)", kind: "auto", size: chosen.size, tree: chosen.tree, predicted: chosen))
+        if guessHead != nil {
+            // The same tree with every row on the full output layer: what the guess head buys.
+            let full = try fullHeadSizing.usingPromptTokens(chosenN).dynamic(inputLimit: chosen.size)
+            entries.append(Entry(
+                name: "auto-N\(chosenN)-L\(chosen.size)-full-head", kind: "auto", size: chosen.size, tree: full.tree, predicted: full,
+                usesGuessHead: false))
+        }
         var random = RandomSource(seed: seed)
         let randomTree = try DynamicTree.random(promptTokens: chosenN, inputLimit: chosen.size, using: &random)
         entries.append(Entry(name: "random-N\(chosenN)-L\(chosen.size)", kind: "random", size: chosen.size, tree: randomTree, predicted: nil))
@@ -120,7 +140,11 @@ struct TreeAblation: ParsableCommand {
         let sampling = policy == "greedy" ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, seed: seed)
         let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling, stopTokens: StopTokens.defaults(for: tokenizer.vocabulary))
         let decoders = try entries.map { entry in
-            try entry.tree.map { try PromptDecoder(model: transformer, promptTokens: tokens, tree: $0, modelSHA256: modelSHA256) }
+            try entry.tree.map {
+                try PromptDecoder(
+                    model: transformer, promptTokens: tokens, tree: $0, modelSHA256: modelSHA256,
+                    guessHead: entry.usesGuessHead ? guessHead : nil)
+            }
         }
         _ = try AutoregressiveGenerator(model: transformer).generate(prompt: prompts[0], options: GenerationOptions(maxTokens: 8))  // warm-up
         var runs = entries.map { _ in Measured() }
@@ -147,6 +171,8 @@ struct TreeAblation: ParsableCommand {
         // 5. The table, the HDF5 file and the figure.
         let baseline = runs[0].tokensPerSecond
         print("\nbench \(bench), \(prompts.count) questions, \(maxTokens) tokens, policy \(policy); \(profile.machine.cpu), \(transformer.pool.threadCount) threads, \(RunInfo.date())")
+        print(guessHead.map { "prompt rows: guess head of the \($0.tokens.count) most frequent tokens of \(guessVocabulary!) (except *-full-head)" }
+            ?? "prompt rows: full output layer")
         print("tree                      nodes/depth    rows/step    tau   tok/s  speedup  predicted  same as AR")
         for (entry, run) in zip(entries, runs) {
             let identical = entry.tree == nil ? "-" : (run.tokens == runs[0].tokens ? "yes" : "no")
@@ -154,7 +180,9 @@ struct TreeAblation: ParsableCommand {
             print(String(format: "%@ %@ %9.1f  %5.2f  %6.1f  %6.2fx  %@  %@", pad(entry.name, 25), pad(entry.nodesText, 14), run.meanRows, run.tau,
                 run.tokensPerSecond, run.tokensPerSecond / baseline, predicted, identical))
         }
-        try writeHDF5(outPath, entries: entries, runs: runs, prompts: picked, profile: profile, modelPath: modelPath, modelSHA256: modelSHA256)
+        try writeHDF5(
+            outPath, entries: entries, runs: runs, prompts: picked, profile: profile, modelPath: modelPath, modelSHA256: modelSHA256,
+            guessVocabulary: guessVocabulary)
         let plotPath = plot ?? (outPath.hasSuffix(".h5") ? String(outPath.dropLast(3)) : outPath) + ".svg"
         try figure(entries: entries, runs: runs, sizing: sizing, chosen: chosen).write(to: URL(fileURLWithPath: plotPath))
         say("wrote \(outPath) and \(plotPath)")
@@ -183,7 +211,7 @@ struct TreeAblation: ParsableCommand {
     /// one group per tree under `/runs` with its summary as attributes and its per-step records.
     func writeHDF5(
         _ path: String, entries: [Entry], runs: [Measured], prompts: [BenchmarkQuestion], profile: CostProfile,
-        modelPath: String, modelSHA256: String
+        modelPath: String, modelSHA256: String, guessVocabulary: String?
     ) throws {
         let h5 = try HDF5File.create(path: path)
         do {
@@ -195,6 +223,7 @@ struct TreeAblation: ParsableCommand {
                 "threads": .int(Int64(profile.machine.threads)), "cost_profile_seconds": .doubles(profile.seconds),
                 "date": .string(RunInfo.date()), "git_commit": .string(RunInfo.gitCommit()),
                 "command_line": .string(CommandLine.arguments.joined(separator: " ")),
+                "guess_vocabulary": .string(guessVocabulary ?? ""), "guess_head_size": .int(Int64(guessHeadSize)),
             ]
             for (name, value) in settings { try h5.setAttribute(name, value) }
             try h5.writeStrings("/questions", prompts.map(\.text))
@@ -211,6 +240,7 @@ struct TreeAblation: ParsableCommand {
                     "predicted_tokens_per_step": .double(entry.predicted?.tokensPerStep ?? .nan),
                     "predicted_speedup": .double(entry.predicted?.predictedSpeedup ?? .nan),
                     "identical_to_autoregressive": .bool(run.tokens == runs[0].tokens),
+                    "guess_head": .bool(entry.tree != nil && entry.usesGuessHead && guessVocabulary != nil),
                 ]
                 for (name, value) in summary { try h5.setAttribute(name, value, on: group) }
                 try h5.writeDataset(group + "/tokens", run.tokens.flatMap { $0 })
@@ -266,6 +296,8 @@ struct Entry {
     var size: Int
     var tree: DynamicTree?
     var predicted: TreeSizing.Candidate?
+    /// Whether its prompt rows use the guess head (when there is one).
+    var usesGuessHead = true
 
     /// Nodes per depth key, e.g. "4/3/4".
     var nodesText: String {

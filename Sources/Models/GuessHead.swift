@@ -45,20 +45,23 @@ public final class GuessHead: @unchecked Sendable {
     /// Fraction of the full output layer's work that one guess row costs.
     public var relativeCost: Double { Double(tokens.count) / Double(vocabSize) }
 
-    /// Full-vocabulary logits of `count` normalised rows `x` (count x columns) into `logits`
-    /// (count x vocabSize): the head's tokens get their logits, all others -infinity.
-    func logits(_ x: [Float], count: Int, into logits: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    /// Full-vocabulary logits of the normalised rows `x` (rows.count x columns), row i written
+    /// to `rows[i]` (vocabSize floats each): the head's tokens get their logits, all others
+    /// -infinity.
+    func logits(_ x: [Float], into rows: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
         let k = tokens.count
-        var compact = [Float](repeating: 0, count: count * k)
+        var compact = [Float](repeating: 0, count: rows.count * k)
         x.withUnsafeBufferPointer { xb in
             compact.withUnsafeMutableBufferPointer { cb in
-                matrix.multiply(xb.baseAddress!, count: count, into: cb.baseAddress!, pool: pool)
+                matrix.multiply(xb.baseAddress!, count: rows.count, into: cb.baseAddress!, pool: pool)
+                tokens.withUnsafeBufferPointer { ids in
+                    for (i, out) in rows.enumerated() {
+                        out.update(repeating: -.infinity, count: vocabSize)
+                        let values = cb.baseAddress! + i * k
+                        for j in 0..<k { out[Int(ids[j])] = values[j] }
+                    }
+                }
             }
-        }
-        logits.update(repeating: -.infinity, count: count * vocabSize)
-        for row in 0..<count {
-            let out = logits + row * vocabSize
-            for (i, token) in tokens.enumerated() { out[Int(token)] = compact[row * k + i] }
         }
     }
 }

@@ -207,12 +207,14 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         let (guessIndices, headRows) = gather(true)
         var full = [Float](repeating: 0, count: fullIndices.count * c.vocabSize)
         if !fullIndices.isEmpty { weights.output.multiply(fullRows, count: fullIndices.count, into: &full, pool: pool) }
-        var guessed = [Float](repeating: 0, count: guessIndices.count * c.vocabSize)
-        guessed.withUnsafeMutableBufferPointer { head.logits(headRows, count: guessIndices.count, into: $0.baseAddress!, pool: pool) }
-        for (part, indices) in [(full, fullIndices), (guessed, guessIndices)] {
-            for (j, k) in indices.enumerated() {
-                logits[k * c.vocabSize..<(k + 1) * c.vocabSize] = part[j * c.vocabSize..<(j + 1) * c.vocabSize]
+        logits.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            full.withUnsafeBufferPointer { fb in
+                for (j, k) in fullIndices.enumerated() {
+                    (base + k * c.vocabSize).update(from: fb.baseAddress! + j * c.vocabSize, count: c.vocabSize)
+                }
             }
+            head.logits(headRows, into: guessIndices.map { base + $0 * c.vocabSize }, pool: pool)
         }
         return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
     }

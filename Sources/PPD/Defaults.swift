@@ -12,7 +12,7 @@ public enum Defaults {
     public static let guessVocabularyPath = "Experiments/vocab/gemma-3-270m-sharegpt-20k.json"
 
     /// Tokens in the guess head by default: the most frequent of the guess vocabulary.
-    public static let guessHeadSize = 32768
+    public static let guessHeadSize = 16384
 
     /// The guess vocabulary a `--guess-vocab` option names: the file given, nil for "none", and
     /// without the option the shipped vocabulary when it exists (else nil).
