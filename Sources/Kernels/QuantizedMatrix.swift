@@ -74,6 +74,30 @@ public enum Dot {
         return v2[0] + v2[1]
     }
 
+    /// `[horizontalSum(a), horizontalSum(b), horizontalSum(c), horizontalSum(d)]`, bitwise: the
+    /// same additions of the same lanes, four vectors at a time (one shuffle-and-add per level of
+    /// the halving tree instead of four; the register tiles' epilogue).
+    @inlinable @inline(__always)
+    public static func horizontalSums(
+        _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>, _ d: SIMD16<Float>
+    ) -> SIMD4<Float> {
+        // [a8 | b8], [c8 | d8]: lane j of v8 is v[j] + v[j + 8].
+        let ab = SIMD16(lowHalf: a.lowHalf, highHalf: b.lowHalf) + SIMD16(lowHalf: a.highHalf, highHalf: b.highHalf)
+        let cd = SIMD16(lowHalf: c.lowHalf, highHalf: d.lowHalf) + SIMD16(lowHalf: c.highHalf, highHalf: d.highHalf)
+        // [a4 | b4 | c4 | d4]: lane j of v4 is v8[j] + v8[j + 4].
+        let low4 = SIMD16(
+            lowHalf: SIMD8(lowHalf: ab.lowHalf.lowHalf, highHalf: ab.highHalf.lowHalf),
+            highHalf: SIMD8(lowHalf: cd.lowHalf.lowHalf, highHalf: cd.highHalf.lowHalf))
+        let high4 = SIMD16(
+            lowHalf: SIMD8(lowHalf: ab.lowHalf.highHalf, highHalf: ab.highHalf.highHalf),
+            highHalf: SIMD8(lowHalf: cd.lowHalf.highHalf, highHalf: cd.highHalf.highHalf))
+        let v4 = low4 + high4
+        // [a2 | b2 | c2 | d2]: lane j of v2 is v4[j] + v4[j + 2].
+        let v2 = SIMD8(v4[0], v4[1], v4[4], v4[5], v4[8], v4[9], v4[12], v4[13])
+            + SIMD8(v4[2], v4[3], v4[6], v4[7], v4[10], v4[11], v4[14], v4[15])
+        return SIMD4(v2[0], v2[2], v2[4], v2[6]) + SIMD4(v2[1], v2[3], v2[5], v2[7])
+    }
+
     /// dot(a, b) over `count` floats (a multiple of 32).
     @inlinable
     public static func rowDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {

@@ -37,7 +37,7 @@ final class MatrixKernelTests: XCTestCase {
     }
 
     /// The numerics contract: an output element is bitwise the same whether its input row is
-    /// alone or in a batch (any position, any batch size: 7 runs the register schedule, 11 the
+    /// alone or in a batch (any position, any batch size: 7 and 11 run register tiles, 20 the
     /// scratch schedule), and whatever the thread count.
     func testBatchAndThreadInvariance() {
         var random = RandomBlocks(state: 11)
@@ -45,7 +45,7 @@ final class MatrixKernelTests: XCTestCase {
         for type in TensorType.allCases {
             let rows = 13, columns = 256
             let bytes = random.matrix(type, rows: rows, columns: columns)
-            for count in [2, 7, 11] {
+            for count in [2, 7, 11, 20] {
                 let x = inputs(count, columns, seed: 1.1 + Float(count))
                 bytes.withUnsafeBytes { raw in
                     let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
@@ -64,6 +64,54 @@ final class MatrixKernelTests: XCTestCase {
                         XCTAssertEqual(again, batch, "\(type) batch \(count) threads \(pool.threadCount)")
                     }
                 }
+            }
+        }
+    }
+
+    /// Every register-tile shape and remainder: batches of 1...33 inputs (4 x n tiles, two 2 x n
+    /// tiles, several input chunks, and beyond `fusedInputLimit` the scratch schedule), an odd row
+    /// count (rows left over after the 4-row tiles) and row subsets (`rowRange` not starting at a
+    /// tile boundary) give bitwise each input's single-row product.
+    func testEveryBatchSizeAndRowRange() {
+        var random = RandomBlocks(state: 23)
+        let pool = ThreadPool(threadCount: 2)
+        for type in [TensorType.q8_0, .q4_0, .q5_0, .q4_K, .q6_K, .f16] {
+            let rows = 23, columns = 256
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                let x = inputs(33, columns, seed: 0.7)
+                var single = [Float](repeating: 0, count: 33 * rows)
+                for j in 0..<33 {
+                    x.withUnsafeBufferPointer { xb in
+                        single.withUnsafeMutableBufferPointer { sb in
+                            m.multiply(xb.baseAddress! + j * columns, count: 1, into: sb.baseAddress! + j * rows, pool: pool)
+                        }
+                    }
+                }
+                for count in 1...33 {
+                    for range in [0..<rows, 1..<rows, 3..<21, 6..<7] {
+                        var batch = [Float](repeating: .nan, count: count * range.count)
+                        m.multiply(x, count: count, into: &batch, outputStride: range.count, rowRange: range, pool: pool)
+                        for j in 0..<count {
+                            let expected = Array(single[j * rows + range.lowerBound..<j * rows + range.upperBound])
+                            let got = Array(batch[j * range.count..<(j + 1) * range.count])
+                            XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(type) count \(count) rows \(range) input \(j)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The four-at-once horizontal sums are bitwise the one-at-a-time ones.
+    func testHorizontalSums() {
+        var random = RandomBlocks(state: 5)
+        for _ in 0..<200 {
+            let v = (0..<4).map { _ in SIMD16<Float>((0..<16).map { _ in random.uniform(-1e3...1e3) }) }
+            let sums = Dot.horizontalSums(v[0], v[1], v[2], v[3])
+            for i in 0..<4 {
+                XCTAssertEqual(sums[i].bitPattern, Dot.horizontalSum(v[i]).bitPattern)
             }
         }
     }
