@@ -32,6 +32,7 @@ enum MatrixKernel {
         _ m: QuantizedMatrix, x: UnsafePointer<Float>, count: Int, y: UnsafeMutablePointer<Float>,
         outputStride: Int, rowRange: Range<Int>, pool: ThreadPool
     ) {
+        guard count > 0, !rowRange.isEmpty else { return }  // nothing to compute (a forward with no logit rows)
         if count <= fusedInputLimit {
             switch m.type {
             case .q8_0: return decodeSchedule(Q8_0Format.self, m, x, count, y, outputStride, rowRange, pool)

@@ -89,6 +89,11 @@ final class MatrixKernelTests: XCTestCase {
                         }
                     }
                 }
+                // No inputs, or no output rows: nothing is written (and nothing divides by zero).
+                var untouched = [Float](repeating: 7, count: rows)
+                m.multiply(x, count: 0, into: &untouched, outputStride: rows, rowRange: 0..<rows, pool: pool)
+                m.multiply(x, count: 1, into: &untouched, outputStride: rows, rowRange: 5..<5, pool: pool)
+                XCTAssertEqual(untouched, [Float](repeating: 7, count: rows), "\(type)")
                 for count in 1...33 {
                     for range in [0..<rows, 1..<rows, 3..<21, 6..<7] {
                         var batch = [Float](repeating: .nan, count: count * range.count)
