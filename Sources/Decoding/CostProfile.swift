@@ -122,16 +122,37 @@ public struct CostProfile: Codable, Sendable, Equatable {
         bench.contextLength = contextLength
         bench.progress = progress
         let sizes = Array(1...max(1, maxRows))
+        let outputs: [ForwardBenchmark.OutputRows] = guessHead.map { [.all, .none, .guesses($0)] } ?? [.all]
+        // Latency cannot fall as rows are added; a dip is noise of a shared machine, smoothed
+        // away by the closest non-decreasing curve.
+        let curves = try bench.costCurves(sizes: sizes, outputs: outputs).map { nonDecreasing($0.map(\.seconds)) }
         var profile = CostProfile(
             format: formatName, modelSHA256: modelSHA256, machine: .current(threads: threads),
             date: ISO8601DateFormatter().string(from: Date()), contextLength: contextLength, runs: runs,
-            kernelRevision: kernelRevision, seconds: try bench.costCurve(sizes: sizes).map(\.seconds))
+            kernelRevision: kernelRevision, seconds: curves[0])
         if let guessHead {
-            profile.layersSeconds = try bench.costCurve(sizes: sizes, output: .none).map(\.seconds)
-            profile.guessSeconds = try bench.costCurve(sizes: sizes, output: .guesses(guessHead)).map(\.seconds)
+            profile.layersSeconds = curves[1]
+            profile.guessSeconds = curves[2]
             profile.guessHeadSize = guessHead.tokens.count
         }
         return profile
+    }
+
+    /// The non-decreasing sequence closest to `values` in least squares (pool adjacent violators).
+    static func nonDecreasing(_ values: [Double]) -> [Double] {
+        var blocks: [(sum: Double, count: Int)] = []
+        for value in values {
+            blocks.append((value, 1))
+            while blocks.count >= 2,
+                blocks[blocks.count - 2].sum / Double(blocks[blocks.count - 2].count)
+                    > blocks[blocks.count - 1].sum / Double(blocks[blocks.count - 1].count)
+            {
+                let last = blocks.removeLast()
+                blocks[blocks.count - 1].sum += last.sum
+                blocks[blocks.count - 1].count += last.count
+            }
+        }
+        return blocks.flatMap { Array(repeating: $0.sum / Double($0.count), count: $0.count) }
     }
 
     /// The cache file for a model and machine: `~/.cache/ppd/profiles/<sha prefix>-<machine>.json`.

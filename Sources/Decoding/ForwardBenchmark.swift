@@ -103,38 +103,51 @@ extension ForwardBenchmark {
     public func costCurve(
         sizes: [Int], output: OutputRows = .all, started: ContinuousClock.Instant = .now
     ) throws -> [CostPoint] {
+        try costCurves(sizes: sizes, outputs: [output], started: started)[0]
+    }
+
+    /// `costCurve` for several output modes at once: for each size and repetition the modes run
+    /// back to back, so that a slow spell of a shared machine lands on all of them alike (their
+    /// differences, such as the cost of an output layer, stay meaningful).
+    public func costCurves(
+        sizes: [Int], outputs: [OutputRows], started: ContinuousClock.Instant = .now
+    ) throws -> [[CostPoint]] {
         let context = fillerTokens(contextLength)
         let cache = model.makeCache(capacity: contextLength + (sizes.max() ?? 1) + 1)
         _ = try model.forward(tokens: context, cache: cache, logitRows: [contextLength - 1])
         let curveStarted = ContinuousClock.now
         let totalWork = Double(sizes.reduce(0, +))
         var doneWork = 0.0
-        var points: [CostPoint] = []
+        var curves = outputs.map { _ in [CostPoint]() }
         for n in sizes {
-            var times: [Double] = []
+            var times = outputs.map { _ in [Double]() }
             let batch = fillerTokens(contextLength + n).suffix(n).map { $0 }
             for _ in 0..<runs {
-                let t = ContinuousClock.now
-                switch output {
-                case .all: _ = try model.forward(tokens: batch, cache: cache)
-                case .none: _ = try model.forward(tokens: batch, cache: cache, logitRows: [])
-                case .guesses(let head):
-                    _ = try model.forward(tokens: batch, cache: cache, guesses: GuessRows(head: head, rows: Array(0..<n)))
+                for (m, output) in outputs.enumerated() {
+                    let t = ContinuousClock.now
+                    switch output {
+                    case .all: _ = try model.forward(tokens: batch, cache: cache)
+                    case .none: _ = try model.forward(tokens: batch, cache: cache, logitRows: [])
+                    case .guesses(let head):
+                        _ = try model.forward(tokens: batch, cache: cache, guesses: GuessRows(head: head, rows: Array(0..<n)))
+                    }
+                    times[m].append(t.secondsSince())
+                    cache.truncate(to: contextLength)
                 }
-                times.append(t.secondsSince())
-                cache.truncate(to: contextLength)
             }
-            let seconds = median(times)
-            let base = points.first?.seconds ?? seconds
-            points.append(CostPoint(tokens: n, seconds: seconds, relativeCost: seconds / base))
             doneWork += Double(n)
             let elapsed = curveStarted.secondsSince()
             let eta = elapsed / doneWork * (totalWork - doneWork)
-            progress(
-                String(format: "[%6.1fs] forward over %d tokens%@: %.2f ms (%.1f tok/s), ETA %.0f s",
-                    started.secondsSince(), n, output.label, seconds * 1000, Double(n) / seconds, eta))
+            for (m, output) in outputs.enumerated() {
+                let seconds = median(times[m])
+                let base = curves[m].first?.seconds ?? seconds
+                curves[m].append(CostPoint(tokens: n, seconds: seconds, relativeCost: seconds / base))
+                progress(
+                    String(format: "[%6.1fs] forward over %d tokens%@: %.2f ms (%.1f tok/s), ETA %.0f s",
+                        started.secondsSince(), n, output.label, seconds * 1000, Double(n) / seconds, eta))
+            }
         }
-        return points
+        return curves
     }
 }
 

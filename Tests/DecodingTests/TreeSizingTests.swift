@@ -39,6 +39,13 @@ final class TreeSizingTests: XCTestCase {
         XCTAssertTrue(curve.allSatisfy { $0.maxRows <= 40 })
     }
 
+    func testNonDecreasingSmoothing() {
+        XCTAssertEqual(CostProfile.nonDecreasing([1, 3, 2, 4]), [1, 2.5, 2.5, 4])
+        XCTAssertEqual(CostProfile.nonDecreasing([5, 1, 1, 1]), [2, 2, 2, 2])
+        XCTAssertEqual(CostProfile.nonDecreasing([1, 2, 3]), [1, 2, 3])
+        XCTAssertEqual(CostProfile.nonDecreasing([]), [])
+    }
+
     /// With guess curves, a step is priced as layers(all rows) + full head(token rows) + guess
     /// head(prompt rows); prompt rows then cost less, and sizing uses it only for the head size
     /// the profile was measured with.
