@@ -10,9 +10,10 @@ import sys
 import h5py
 
 REQUIRED_ROOT = ["format", "bench", "max_tokens", "policy", "seed", "model_sha256", "prompt_tokens_file",
-                 "machine", "threads", "cost_profile_seconds", "date", "git_commit", "command_line"]
+                 "machine", "threads", "cost_profile_seconds", "guess_vocabulary", "guess_head_size", "date",
+                 "git_commit", "command_line"]
 REQUIRED_RUN = ["kind", "size", "tree", "tau", "tokens_per_second", "speedup", "mean_rows",
-                "predicted_tokens_per_step", "predicted_speedup", "identical_to_autoregressive"]
+                "predicted_tokens_per_step", "predicted_speedup", "identical_to_autoregressive", "guess_head"]
 DATASETS = ["tokens", "question_tokens", "question_decode_seconds", "step_question", "step_rows",
             "step_depth", "step_accepted", "step_emitted", "step_seconds", "step_forward_seconds"]
 
