@@ -46,6 +46,10 @@ final class GuessHeadTests: XCTestCase {
                 XCTAssertEqual(Array(some.row(0)), Array(full.row(2)))
                 XCTAssertEqual(Array(some.row(1)), Array(mixed.row(5)))
                 XCTAssertEqual(Array(some.row(2)), Array(full.row(7)))
+                // No logit rows at all (the layers alone, as the cost profile measures them).
+                let none = try model.forward(tokens: tokens, cache: model.makeCache(capacity: 32), logitRows: [])
+                XCTAssertEqual(none.rows, [])
+                XCTAssertTrue(none.values.isEmpty)
             }
         }
     }

@@ -62,13 +62,22 @@ final class PromptDecodingGoldenTests: XCTestCase {
         let text = tokenizer.encode(PromptTokens.paperInitialText(count: 2), addSpecial: false)
         let tokens = try PromptTokens.fromText(tokenIDs: text, count: 2, virtualTokens: 1, model: model)
         let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: try branchingTree())
+        // The same with the prompt rows on a guess head (every token id below 16,384 and every
+        // fifth above): the output layer's Q8_0 rows gathered into a smaller matrix.
+        let head = try model.makeGuessHead(
+            tokens: (0..<Int32(model.config.vocabSize)).filter { $0 < 16384 || $0 % 5 == 0 })
+        let headed = try PromptDecoder(model: model, promptTokens: tokens, tree: try branchingTree(), guessHead: head)
         let options = GenerationOptions(maxTokens: 24, stopTokens: [1, 106])
         for question in questions {
             let prompt = tokenizer.encode("User: \(question)\nAssistant:")
             let plain = try AutoregressiveGenerator(model: model).generate(prompt: prompt, options: options)
-            let ppd = try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance())
-            XCTAssertEqual(ppd.tokens, plain.tokens, question)
-            XCTAssertEqual(ppd.stopReason, plain.stopReason, question)
+            for ppd in [
+                try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance()),
+                try headed.generate(prompt: prompt, options: options, policy: GreedyAcceptance()),
+            ] {
+                XCTAssertEqual(ppd.tokens, plain.tokens, question)
+                XCTAssertEqual(ppd.stopReason, plain.stopReason, question)
+            }
         }
     }
 }
