@@ -218,12 +218,18 @@ public final class PromptDecoder {
     /// are batch rows and, because every row's logits are computed, also indices into `logits`).
     private func guessTokens(_ logits: Logits, rows: [Int]) -> [Int32] {
         if rows.count == 1 { return logits.row(rows[0]).topK(topK).map { Int32($0.index) } }
-        var mean = [Float](logits.row(rows[0]))
-        for row in rows.dropFirst() {
-            for (i, value) in logits.row(row).enumerated() { mean[i] += value }
+        let vocab = logits.vocabSize
+        var mean = [Float](repeating: 0, count: vocab)
+        mean.withUnsafeMutableBufferPointer { sum in
+            logits.values.withUnsafeBufferPointer { all in
+                for row in rows {
+                    let values = all.baseAddress! + row * vocab
+                    for i in 0..<vocab { sum[i] += values[i] }
+                }
+                let scale = 1 / Float(rows.count)
+                for i in 0..<vocab { sum[i] *= scale }
+            }
         }
-        let scale = 1 / Float(rows.count)
-        for i in mean.indices { mean[i] *= scale }
         return mean[...].topK(topK).map { Int32($0.index) }
     }
 

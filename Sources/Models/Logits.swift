@@ -22,36 +22,66 @@ public struct Logits: Sendable {
 
 extension ArraySlice where Element == Float {
     /// Index of the largest value (the first one on ties), counted from the slice's start.
+    /// Chunks of 16 with nothing above the best so far are skipped with one vector compare;
+    /// the others run the scalar rule, so the result is the scalar scan's (NaN never wins, except
+    /// at index 0, where the scan starts).
     public func argmax() -> Int {
         withUnsafeBufferPointer { values in
+            guard let base = values.baseAddress, values.count > 0 else { return 0 }
             var best = 0
-            var bestValue = -Float.infinity
-            for i in 0..<values.count where values[i] > bestValue || (i == 0) {
-                best = i
-                bestValue = values[i]
+            var bestValue = base[0]
+            var i = 1
+            while i < values.count {
+                let end = Swift.min(i + 16, values.count)
+                if end - i == 16,
+                    !any(UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) .> SIMD16(repeating: bestValue))
+                {
+                    i = end
+                    continue
+                }
+                while i < end {
+                    if base[i] > bestValue {
+                        best = i
+                        bestValue = base[i]
+                    }
+                    i += 1
+                }
             }
             return best
         }
     }
 
     /// The `k` largest values with their indices (counted from the slice's start), largest
-    /// first; ties go to the smaller index.
+    /// first; ties go to the smaller index. Once `k` values are held, chunks of 16 with nothing
+    /// above the smallest of them are skipped with one vector compare.
     public func topK(_ k: Int) -> [(index: Int, value: Float)] {
         withUnsafeBufferPointer { values in
             var indices: [Int] = []
             var best: [Float] = []
             indices.reserveCapacity(k + 1)
             best.reserveCapacity(k + 1)
-            for i in 0..<values.count {
-                let v = values[i]
-                if best.count == k, let worst = best.last, !(v > worst) { continue }
-                var at = best.count
-                while at > 0 && best[at - 1] < v { at -= 1 }
-                best.insert(v, at: at)
-                indices.insert(i, at: at)
-                if best.count > k {
-                    best.removeLast()
-                    indices.removeLast()
+            guard let base = values.baseAddress, k > 0 else { return [] }
+            var i = 0
+            while i < values.count {
+                let end = Swift.min(i + 16, values.count)
+                if end - i == 16, best.count == k, let worst = best.last,
+                    !any(UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) .> SIMD16(repeating: worst))
+                {
+                    i = end
+                    continue
+                }
+                while i < end {
+                    let v = base[i]
+                    defer { i += 1 }
+                    if best.count == k, let worst = best.last, !(v > worst) { continue }
+                    var at = best.count
+                    while at > 0 && best[at - 1] < v { at -= 1 }
+                    best.insert(v, at: at)
+                    indices.insert(i, at: at)
+                    if best.count > k {
+                        best.removeLast()
+                        indices.removeLast()
+                    }
                 }
             }
             return zip(indices, best).map { (index: $0, value: $1) }
