@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Decoding", "Models", "Tokenizer", "GGUF", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
+        .testTarget(name: "PPDTests", dependencies: ["PPD", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -88,10 +88,9 @@ struct TreeAblation: ParsableCommand {
         let modelSHA256 = try SHA256.hex(ofFile: modelPath)
         let tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))
         let builder = TreeBuilder(accuracies: try GuessAccuracies(contentsOf: accuracyURL))
-        let guessVocabulary = Defaults.guessVocabularyFile(option: guessVocab)
-        let guessHead = try guessVocabulary.map {
-            try Defaults.guessHead(model: transformer, vocabularyPath: $0, size: guessHeadSize, modelSHA256: modelSHA256)
-        }
+        let guess = try Defaults.guessHead(
+            option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { say($0) })
+        let guessHead = guess?.head, guessVocabulary = guess?.file
         let (profile, _, _) = try Defaults.costProfile(
             model: transformer, modelPath: modelPath, modelSHA256: modelSHA256, guessHead: guessHead, progress: { say($0) })
         let sizing = TreeSizing(
@@ -182,7 +181,7 @@ struct TreeAblation: ParsableCommand {
         }
         try writeHDF5(
             outPath, entries: entries, runs: runs, prompts: picked, profile: profile, modelPath: modelPath, modelSHA256: modelSHA256,
-            guessVocabulary: guessVocabulary)
+            guessVocabulary: guessVocabulary, guessHeadTokens: guessHead?.tokens.count ?? 0)
         let plotPath = plot ?? (outPath.hasSuffix(".h5") ? String(outPath.dropLast(3)) : outPath) + ".svg"
         try figure(entries: entries, runs: runs, sizing: sizing, chosen: chosen).write(to: URL(fileURLWithPath: plotPath))
         say("wrote \(outPath) and \(plotPath)")
@@ -211,7 +210,7 @@ struct TreeAblation: ParsableCommand {
     /// one group per tree under `/runs` with its summary as attributes and its per-step records.
     func writeHDF5(
         _ path: String, entries: [Entry], runs: [Measured], prompts: [BenchmarkQuestion], profile: CostProfile,
-        modelPath: String, modelSHA256: String, guessVocabulary: String?
+        modelPath: String, modelSHA256: String, guessVocabulary: String?, guessHeadTokens: Int
     ) throws {
         let h5 = try HDF5File.create(path: path)
         do {
@@ -223,7 +222,7 @@ struct TreeAblation: ParsableCommand {
                 "threads": .int(Int64(profile.machine.threads)), "cost_profile_seconds": .doubles(profile.seconds),
                 "date": .string(RunInfo.date()), "git_commit": .string(RunInfo.gitCommit()),
                 "command_line": .string(CommandLine.arguments.joined(separator: " ")),
-                "guess_vocabulary": .string(guessVocabulary ?? ""), "guess_head_size": .int(Int64(guessHeadSize)),
+                "guess_vocabulary": .string(guessVocabulary ?? ""), "guess_head_size": .int(Int64(guessHeadTokens)),
             ]
             for (name, value) in settings { try h5.setAttribute(name, value) }
             try h5.writeStrings("/questions", prompts.map(\.text))

@@ -80,6 +80,22 @@ extension Defaults {
         ).best()
     }
 
+    /// The guess head a `--guess-vocab` option asks for, with its file: none for "none" or when
+    /// there is no vocabulary; a named file must fit the model (else the error names it). The
+    /// shipped vocabulary, used when no option is given, belongs to the default model: for a
+    /// model it does not fit, `note` says so and prompt rows keep the full output layer.
+    public static func guessHead(
+        option: String?, size: Int, model: Transformer, modelSHA256: String?, note: (String) -> Void
+    ) throws -> (head: GuessHead, file: String)? {
+        guard let file = guessVocabularyFile(option: option) else { return nil }
+        do {
+            return (try guessHead(model: model, vocabularyPath: file, size: size, modelSHA256: modelSHA256), file)
+        } catch let error as GuessVocabularyError where option == nil {
+            note("\(error); prompt rows use the full output layer (--guess-vocab FILE names a vocabulary for this model)")
+            return nil
+        }
+    }
+
     /// The guess head of `model` over the `size` most frequent tokens of the guess vocabulary at
     /// `path` (checked against the model's vocabulary and, when both are known, its SHA-256).
     public static func guessHead(

@@ -88,9 +88,8 @@ struct BuildTree: ParsableCommand {
         let path = try ModelLocation.resolve(model)
         let transformer = try Transformer(file: try GGUFFile(path: path), threads: threads)
         let sha = try SHA256.hex(ofFile: path)
-        let guessHead = try Defaults.guessVocabularyFile(option: guessVocab).map {
-            try Defaults.guessHead(model: transformer, vocabularyPath: $0, size: guessHeadSize, modelSHA256: sha)
-        }
+        let guessHead = try Defaults.guessHead(
+            option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: sha, note: { note($0) })?.head
         let (profile, profileURL, _) = try Defaults.costProfile(
             model: transformer, modelPath: path, modelSHA256: sha, maxRows: maxRows, guessHead: guessHead, remeasure: remeasure,
             progress: { note($0) })

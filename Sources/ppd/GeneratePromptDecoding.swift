@@ -39,7 +39,8 @@ extension Generate {
             tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer, forceText: true)
             promptTokensFile = nil
         }
-        let guessHead = try decoding.loadGuessHead(model: transformer, modelSHA256: modelSHA256)
+        let guess = try decoding.loadGuessHead(model: transformer, modelSHA256: modelSHA256)
+        let guessHead = guess?.head
         let tree = try decoding.loadTree(
             promptTokens: tokens, model: transformer, modelPath: path, modelSHA256: modelSHA256, guessHead: guessHead)
         if let tracePath = decoding.trace {
@@ -91,7 +92,7 @@ extension Generate {
                 "command_line": .string(CommandLine.arguments.joined(separator: " ")),
                 "git_commit": .string(RunInfo.gitCommit()), "date": .string(RunInfo.date()),
                 "threads": .int(Int64(transformer.pool.threadCount)),
-                "guess_vocabulary": .string(decoding.guessVocabularyFile ?? ""),
+                "guess_vocabulary": .string(guess?.file ?? ""),
                 "guess_head_size": .int(Int64(guessHead?.tokens.count ?? 0)),
             ]
             if promptTokensFile == nil {

@@ -130,14 +130,9 @@ struct PromptDecodingOptions: ParsableArguments {
         return try PromptTokens.fromText(tokenIDs: ids, count: promptTokenCount, virtualTokens: virtualTokens, model: model)
     }
 
-    /// The guess-vocabulary file to use: `--guess-vocab`, or the shipped one when present; nil
-    /// for none.
-    var guessVocabularyFile: String? { Defaults.guessVocabularyFile(option: guessVocab) }
-
-    /// The guess head of `--guess-vocab` and `--guess-head-size` (nil for none).
-    func loadGuessHead(model: Transformer, modelSHA256: String?) throws -> GuessHead? {
-        guard let file = guessVocabularyFile else { return nil }
-        return try Defaults.guessHead(model: model, vocabularyPath: file, size: guessHeadSize, modelSHA256: modelSHA256)
+    /// The guess head of `--guess-vocab` and `--guess-head-size`, with its file (nil for none).
+    func loadGuessHead(model: Transformer, modelSHA256: String?) throws -> (head: GuessHead, file: String)? {
+        try Defaults.guessHead(option: guessVocab, size: guessHeadSize, model: model, modelSHA256: modelSHA256, note: { note($0) })
     }
 
     /// The tree: read from `--tree`, the hardware-aware choice for `--tree auto` (pricing prompt
