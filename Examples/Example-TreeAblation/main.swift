@@ -17,6 +17,8 @@ import ArgumentParser
 import Foundation
 import PPD
 
+extension MatrixArithmetic: ExpressibleByArgument {}
+
 @main
 struct TreeAblation: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,6 +55,9 @@ struct TreeAblation: ParsableCommand {
     var guessVocab: String?
     @Option(help: "Tokens of the guess head.")
     var guessHeadSize = Defaults.guessHeadSize
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    var arithmetic: MatrixArithmetic = .fastest
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
@@ -84,7 +89,7 @@ struct TreeAblation: ParsableCommand {
             ?? Defaults.accuraciesURL(forPromptTokens: URL(fileURLWithPath: promptTokens))
         let file = try GGUFFile(path: modelPath)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
-        let transformer = try Transformer(file: file, threads: threads)
+        let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
         let modelSHA256 = try SHA256.hex(ofFile: modelPath)
         let tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))
         let builder = TreeBuilder(accuracies: try GuessAccuracies(contentsOf: accuracyURL))

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Models
 
 /// The latency of one forward pass over n input rows on this machine, for n = 1...`maxRows`:
@@ -13,7 +14,7 @@ public struct CostProfile: Codable, Sendable, Equatable {
     public static let formatName = "ppd-cost-profile/1"
     /// Revision of the matrix kernels' speed: bump it when a kernel change moves the cost curve,
     /// so that cached profiles measured with older kernels are measured again.
-    public static let kernelRevision = 4
+    public static let kernelRevision = 5
 
     /// Where a profile was measured.
     public struct Machine: Codable, Sendable, Equatable {
@@ -67,6 +68,12 @@ public struct CostProfile: Codable, Sendable, Equatable {
     public var guessSeconds: [Double]?
     /// Tokens of the guess head `guessSeconds` was measured with.
     public var guessHeadSize: Int?
+    /// The model's `MatrixArithmetic` (raw value); nil in profiles of older builds, which
+    /// measured `float32`.
+    public var arithmetic: String?
+
+    /// The arithmetic the profile was measured with.
+    public var matrixArithmetic: MatrixArithmetic? { MatrixArithmetic(rawValue: arithmetic ?? MatrixArithmetic.float32.rawValue) }
 
     /// Largest number of rows measured.
     public var maxRows: Int { seconds.count }
@@ -115,7 +122,8 @@ public struct CostProfile: Codable, Sendable, Equatable {
     /// curves that price steps whose prompt rows use it. `progress` gets a line per size (with ETA).
     public static func measure(
         model: LanguageModel, modelSHA256: String, threads: Int, maxRows: Int = 48, runs: Int = 5,
-        contextLength: Int = 256, guessHead: GuessHead? = nil, progress: @escaping (String) -> Void = { _ in }
+        contextLength: Int = 256, guessHead: GuessHead? = nil, arithmetic: MatrixArithmetic = .float32,
+        progress: @escaping (String) -> Void = { _ in }
     ) throws -> CostProfile {
         var bench = ForwardBenchmark(model: model)
         bench.runs = runs
@@ -130,6 +138,7 @@ public struct CostProfile: Codable, Sendable, Equatable {
             format: formatName, modelSHA256: modelSHA256, machine: .current(threads: threads),
             date: ISO8601DateFormatter().string(from: Date()), contextLength: contextLength, runs: runs,
             kernelRevision: kernelRevision, seconds: curves[0])
+        profile.arithmetic = arithmetic.rawValue
         if let guessHead {
             profile.layersSeconds = curves[1]
             profile.guessSeconds = curves[2]
@@ -155,11 +164,13 @@ public struct CostProfile: Codable, Sendable, Equatable {
         return blocks.flatMap { Array(repeating: $0.sum / Double($0.count), count: $0.count) }
     }
 
-    /// The cache file for a model and machine: `~/.cache/ppd/profiles/<sha prefix>-<machine>.json`.
-    public static func cacheURL(modelSHA256: String, machine: Machine) -> URL {
-        FileManager.default.homeDirectoryForCurrentUser
+    /// The cache file for a model, machine and arithmetic:
+    /// `~/.cache/ppd/profiles/<sha prefix>-<machine>[-int8].json`.
+    public static func cacheURL(modelSHA256: String, machine: Machine, arithmetic: MatrixArithmetic = .float32) -> URL {
+        let suffix = arithmetic == .float32 ? "" : "-\(arithmetic.rawValue)"
+        return FileManager.default.homeDirectoryForCurrentUser
             .appendingPathComponent(".cache/ppd/profiles")
-            .appendingPathComponent("\(modelSHA256.prefix(16))-\(machine.slug).json")
+            .appendingPathComponent("\(modelSHA256.prefix(16))-\(machine.slug)\(suffix).json")
     }
 
     /// Reads a profile. Errors name the file.
@@ -212,6 +223,7 @@ public struct CostProfile: Codable, Sendable, Equatable {
         case layersSeconds = "layers_seconds"
         case guessSeconds = "guess_seconds"
         case guessHeadSize = "guess_head_size"
+        case arithmetic
     }
 }
 

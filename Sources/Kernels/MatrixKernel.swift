@@ -33,6 +33,9 @@ enum MatrixKernel {
         outputStride: Int, rowRange: Range<Int>, pool: ThreadPool
     ) {
         guard count > 0, !rowRange.isEmpty else { return }  // nothing to compute (a forward with no logit rows)
+        if let packed = m.int8 {
+            return packed.multiply(x, count: count, into: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+        }
         if count <= fusedInputLimit {
             switch m.type {
             case .q8_0: return decodeSchedule(Q8_0Format.self, m, x, count, y, outputStride, rowRange, pool)

@@ -14,6 +14,9 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public let rows: Int
     /// Number of input features (the dot-product length); a multiple of 32.
     public let columns: Int
+    /// The repacked form for int8 activations: when set, every product of this matrix runs on
+    /// it (`MatrixArithmetic.int8`), so a row's result never depends on which path computed it.
+    public private(set) var int8: Int8Matrix?
 
     /// Whether the kernels prefetch ahead: for all but tiny matrices, since in a forward pass the
     /// layers' weights are evicted by the output layer's 178 MB stream and come from memory.
@@ -28,6 +31,14 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.type = type
         self.rows = rows
         self.columns = columns
+    }
+
+    /// This matrix computing with `arithmetic`: for `.int8`, repacked where its encoding and
+    /// shape allow (otherwise unchanged, on float kernels).
+    public func computing(with arithmetic: MatrixArithmetic) -> QuantizedMatrix {
+        var copy = self
+        copy.int8 = arithmetic == .int8 ? Int8Matrix(self) : nil
+        return copy
     }
 
     /// Decodes row `row` into `destination` (`columns` floats).

@@ -31,13 +31,18 @@ public final class GuessHead: @unchecked Sendable {
             throw ModelError("guess head: token id \(first < 0 ? first : last) is outside the vocabulary (0..<\(output.rows))")
         }
         let rowBytes = output.rowBytes
-        storage = UnsafeMutableRawPointer.allocate(byteCount: sorted.count * rowBytes, alignment: 64)
-        for (i, token) in sorted.enumerated() {
-            storage.advanced(by: i * rowBytes).copyMemory(from: output.data + Int(token) * rowBytes, byteCount: rowBytes)
+        // Whole groups of 4 rows (the int8 kernels' unit): the last token's row fills the gap.
+        let stored = (sorted.count + 3) / 4 * 4
+        storage = UnsafeMutableRawPointer.allocate(byteCount: stored * rowBytes, alignment: 64)
+        for i in 0..<stored {
+            let token = Int(sorted[min(i, sorted.count - 1)])
+            storage.advanced(by: i * rowBytes).copyMemory(from: output.data + token * rowBytes, byteCount: rowBytes)
         }
         self.tokens = sorted
         self.vocabSize = output.rows
-        matrix = QuantizedMatrix(data: UnsafeRawPointer(storage), type: output.type, rows: sorted.count, columns: output.columns)
+        // The head computes as the output layer does, so its logits are bitwise the full layer's.
+        matrix = QuantizedMatrix(data: UnsafeRawPointer(storage), type: output.type, rows: stored, columns: output.columns)
+            .computing(with: output.int8 == nil ? .float32 : .int8)
     }
 
     deinit { storage.deallocate() }
@@ -53,7 +58,8 @@ public final class GuessHead: @unchecked Sendable {
         var compact = [Float](repeating: 0, count: rows.count * k)
         x.withUnsafeBufferPointer { xb in
             compact.withUnsafeMutableBufferPointer { cb in
-                matrix.multiply(xb.baseAddress!, count: rows.count, into: cb.baseAddress!, pool: pool)
+                matrix.multiply(
+                    xb.baseAddress!, count: rows.count, into: cb.baseAddress!, outputStride: k, rowRange: 0..<k, pool: pool)
                 tokens.withUnsafeBufferPointer { ids in
                     for (i, out) in rows.enumerated() {
                         out.update(repeating: -.infinity, count: vocabSize)

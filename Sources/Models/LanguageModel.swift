@@ -1,3 +1,4 @@
+import Kernels
 import GGUF
 
 /// A causal language model that runs a batch of input embeddings with explicit positions and an
@@ -50,8 +51,8 @@ extension LanguageModel {
 /// Opens GGUF models and builds the architecture their metadata names.
 public enum ModelLoader {
     /// Loads the model at `path`; `threads` defaults to the active processor count.
-    public static func load(path: String, threads: Int? = nil) throws -> Transformer {
+    public static func load(path: String, threads: Int? = nil, arithmetic: MatrixArithmetic = .float32) throws -> Transformer {
         let file = try GGUFFile(path: path)
-        return try Transformer(file: file, threads: threads)
+        return try Transformer(file: file, threads: threads, arithmetic: arithmetic)
     }
 }

@@ -11,10 +11,13 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     let weights: TransformerWeights
     /// Threads for the matrix products and attention.
     public let pool: ThreadPool
+    /// How the matrix products compute (the token embedding lookup always decodes to float).
+    public let arithmetic: MatrixArithmetic
 
     /// Builds the architecture named by `general.architecture`; throws for others, for missing
-    /// tensors and for wrong shapes.
-    public init(file: GGUFFile, threads: Int? = nil) throws {
+    /// tensors and for wrong shapes. With `.int8` arithmetic the matrices are repacked here
+    /// (about 1.3 bytes per weight; 0.3 s for Gemma 3 270M).
+    public init(file: GGUFFile, threads: Int? = nil, arithmetic: MatrixArithmetic = .float32) throws {
         let architecture = try file.require("general.architecture").stringValue ?? ""
         switch architecture {
         case "gemma3": config = try .gemma3(file)
@@ -26,7 +29,8 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             throw ModelError("\(file.path): \(config.heads) heads over \(config.kvHeads) kv heads of \(config.headDim) dims is not supported")
         }
         self.file = file
-        weights = try TransformerWeights(file: file, config: config)
+        weights = try TransformerWeights(file: file, config: config).computing(with: arithmetic)
+        self.arithmetic = arithmetic
         pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 

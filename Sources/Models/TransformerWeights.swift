@@ -68,3 +68,26 @@ struct TransformerWeights {
         }
     }
 }
+
+extension TransformerWeights {
+    /// The weights with every matrix product computing with `arithmetic`. The token embedding
+    /// is only looked up (decoded rows), so it stays as stored; the output layer gets its own
+    /// repacked copy even when tied to it.
+    func computing(with arithmetic: MatrixArithmetic) -> TransformerWeights {
+        guard arithmetic != .float32 else { return self }
+        var copy = self
+        copy.output = output.computing(with: arithmetic)
+        copy.layers = layers.map { layer in
+            var l = layer
+            l.query = layer.query.computing(with: arithmetic)
+            l.key = layer.key.computing(with: arithmetic)
+            l.value = layer.value.computing(with: arithmetic)
+            l.attentionOutput = layer.attentionOutput.computing(with: arithmetic)
+            l.gate = layer.gate.computing(with: arithmetic)
+            l.up = layer.up.computing(with: arithmetic)
+            l.down = layer.down.computing(with: arithmetic)
+            return l
+        }
+        return copy
+    }
+}

@@ -39,10 +39,10 @@ public enum Defaults {
     ) throws -> (profile: CostProfile, url: URL, measured: Bool) {
         let sha = try modelSHA256 ?? SHA256.hex(ofFile: modelPath)
         let machine = CostProfile.Machine.current(threads: model.pool.threadCount)
-        let url = CostProfile.cacheURL(modelSHA256: sha, machine: machine)
+        let url = CostProfile.cacheURL(modelSHA256: sha, machine: machine, arithmetic: model.arithmetic)
         if !remeasure, FileManager.default.fileExists(atPath: url.path),
             let cached = try? CostProfile(contentsOf: url), cached.modelSHA256 == sha, cached.maxRows >= maxRows,
-            cached.kernelRevision == CostProfile.kernelRevision,
+            cached.kernelRevision == CostProfile.kernelRevision, cached.matrixArithmetic == model.arithmetic,
             guessHead.map({ cached.pricesGuessHead(size: $0.tokens.count) }) ?? true
         {
             return (cached, url, false)
@@ -52,7 +52,7 @@ public enum Defaults {
                 + " (once per model and machine; cached in \(url.path))")
         let profile = try CostProfile.measure(
             model: model, modelSHA256: sha, threads: model.pool.threadCount, maxRows: maxRows, runs: runs,
-            guessHead: guessHead, progress: progress)
+            guessHead: guessHead, arithmetic: model.arithmetic, progress: progress)
         try profile.write(to: url)
         return (profile, url, true)
     }

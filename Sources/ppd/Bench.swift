@@ -22,6 +22,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated input sizes of the cost curve.")
     var sizes = "1,2,4,8,16,32,64"
 
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    var arithmetic: MatrixArithmetic = .fastest
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
@@ -35,7 +38,7 @@ struct Bench: ParsableCommand {
             }
             return n
         }
-        let transformer = try ModelLoader.load(path: try ModelLocation.resolve(model), threads: threads)
+        let transformer = try ModelLoader.load(path: try ModelLocation.resolve(model), threads: threads, arithmetic: arithmetic)
         var benchmark = ForwardBenchmark(model: transformer)
         benchmark.contextLength = context
         benchmark.decodeSteps = decodeSteps

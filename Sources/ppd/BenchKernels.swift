@@ -21,6 +21,9 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Input rows per product (1 = decode).")
     var inputs = 1
 
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    var arithmetic: MatrixArithmetic = .fastest
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
@@ -36,6 +39,7 @@ struct BenchKernels: ParsableCommand {
             let key = "\(info.type) \(info.shape)"
             guard seen.insert(key).inserted else { continue }
             let matrix = QuantizedMatrix(data: file.data(of: info), type: info.type, rows: info.shape[1], columns: info.shape[0])
+                .computing(with: arithmetic)
             let x = (0..<inputs * matrix.columns).map { Float(sin(Double($0) * 0.37)) }
             var y = [Float](repeating: 0, count: inputs * matrix.rows)
             let repetitions = matrix.rows > 100_000 ? max(3, runs / 4) : runs

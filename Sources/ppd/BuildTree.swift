@@ -36,6 +36,9 @@ struct BuildTree: ParsableCommand {
     var guessVocab: String?
     @Option(help: "Tokens of the guess head (--auto).")
     var guessHeadSize = Defaults.guessHeadSize
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    var arithmetic: MatrixArithmetic = .fastest
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
     @Option(help: "Write an SVG of predicted speedup and tokens per step against tree size (--auto).")
@@ -86,7 +89,7 @@ struct BuildTree: ParsableCommand {
     /// --auto: profile (or read the cached profile), predict every size, print the table, pick.
     private func chooseForThisMachine(builder: TreeBuilder, accuracyFile: String) throws -> DynamicTree {
         let path = try ModelLocation.resolve(model)
-        let transformer = try Transformer(file: try GGUFFile(path: path), threads: threads)
+        let transformer = try Transformer(file: try GGUFFile(path: path), threads: threads, arithmetic: arithmetic)
         let sha = try SHA256.hex(ofFile: path)
         let guessHead = try Defaults.guessHead(
             option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: sha, note: { note($0) })?.head

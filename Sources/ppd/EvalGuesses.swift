@@ -31,6 +31,9 @@ struct EvalGuesses: ParsableCommand {
     var cuts = 16
     @Option(help: "Seed for the cuts.")
     var seed: UInt64 = 0
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    var arithmetic: MatrixArithmetic = .fastest
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
     @Option(help: "Rank guesses among the most frequent tokens of this guess vocabulary (ppd guess-vocab), as --guess-head-size of `ppd generate` does.")
@@ -47,7 +50,7 @@ struct EvalGuesses: ParsableCommand {
         let path = try ModelLocation.resolve(model)
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
-        let transformer = try Transformer(file: file, threads: threads)
+        let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
         var tokens: PromptTokens
         if let promptTokens {
             tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))

@@ -28,6 +28,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 0
 
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    var arithmetic: MatrixArithmetic = .fastest
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
@@ -50,7 +53,7 @@ struct Generate: ParsableCommand {
         let path = try ModelLocation.resolve(model)
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
-        let transformer = try Transformer(file: file, threads: threads)
+        let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
         let promptTokens = tokenizer.encode(prompt)
         let options = GenerationOptions(
             maxTokens: maxTokens,

@@ -19,12 +19,8 @@ final class GoldenTests: XCTestCase {
     static let llamaMaxTolerance: Float = 1.6
     static let llamaTieMargin: Float = 1.0
 
-    /// Teacher-forced along a token path: our logits at every step (prompt end, then each token).
     func logitsAlong(_ model: Transformer, prompt: [Int32], path: [Int32]) throws -> [ArraySlice<Float>] {
-        let cache = model.makeCache(capacity: prompt.count + path.count + 1)
-        var out = [try model.forward(tokens: prompt, cache: cache, logitRows: [prompt.count - 1]).last]
-        for token in path.dropLast() { out.append(try model.forward(tokens: [token], cache: cache).last) }
-        return out
+        try RealModel.logitsAlong(model, prompt: prompt, path: path)
     }
 
     func testLogitsTrackTheFloat64Oracle() throws {

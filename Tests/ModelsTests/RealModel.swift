@@ -25,6 +25,14 @@ enum RealModel {
         return model
     }
 
+    /// Teacher-forced along a token path: the logits at every step (prompt end, then each token).
+    static func logitsAlong(_ model: Transformer, prompt: [Int32], path: [Int32]) throws -> [ArraySlice<Float>] {
+        let cache = model.makeCache(capacity: prompt.count + path.count + 1)
+        var out = [try model.forward(tokens: prompt, cache: cache, logitRows: [prompt.count - 1]).last]
+        for token in path.dropLast() { out.append(try model.forward(tokens: [token], cache: cache).last) }
+        return out
+    }
+
     struct Prompt {
         let text: String
         let promptTokens: [Int32]

@@ -1,0 +1,57 @@
+#ifndef PPD_INT8_H
+#define PPD_INT8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Matrix products with int8 activations (AVX-512 VNNI), used when a model is loaded with
+/// `MatrixArithmetic.int8Activations`.
+///
+/// Weights are repacked once: every element becomes an unsigned byte u with value
+/// `scale * u - min`, where `scale` and `min` belong to one sub-block of `block` elements (32, or
+/// 16 for Q6_K). Four rows and four sub-blocks form one "chunk" whose bytes interleave so that
+/// each 32-bit lane of a VNNI dot product (`vpdpbusd`) sums 4 products of one (row, sub-block)
+/// pair: after block/4 instructions, lane 4r+b holds the exact integer dot product of sub-block b
+/// of row r with the activations. Activations are quantized per 32 elements (scale = max|x| / 127,
+/// round to nearest even) and laid out to match (each 16-byte pattern repeated for the 4 rows).
+///
+/// Per (row, sub-block, input), in this order: f = float(isum) * dA; acc = fma(f, scale, acc);
+/// acc = acc - min * (dA * sum of the quantized activations). Integer sums are exact and each
+/// output element's float operations are the same sequence whatever the batch size, tile or
+/// thread split, so results are bitwise batch invariant.
+
+/// Whether this CPU runs the kernels (AVX-512 F/BW and VNNI).
+int ppd_i8_available(void);
+
+/// Sub-block size of the repacked form of GGML type `type` (32; 16 for Q6_K), or 0 when the
+/// type is not supported (the matrix then stays on the float kernels).
+int ppd_i8_block(uint32_t type);
+
+/// Bytes of the repacked weights of a rows x columns matrix (scales and mins: rows * columns /
+/// block floats each). `rows` must be a multiple of 4 and `columns` of 4 * block.
+size_t ppd_i8_weight_bytes(int rows, int columns);
+
+/// Repacks `rows` rows of GGML-encoded data (`row_bytes` bytes each). Returns 0, or -1 for an
+/// unsupported type or shape.
+int ppd_i8_pack(uint32_t type, const void *data, size_t row_bytes, int rows, int columns,
+                uint8_t *weights, float *scales, float *mins);
+
+/// The decoded value of element `column` of row `row` of a repacked matrix (scale * u - min): a
+/// check of the repacking against the float decoder.
+float ppd_i8_weight(const uint8_t *weights, const float *scales, const float *mins, int columns,
+                    int block, int row, int column);
+
+/// Bytes of the quantized, laid-out activations of one input row of `columns` elements.
+size_t ppd_i8_input_bytes(int columns, int block);
+
+/// Quantizes `count` input rows (`columns` floats each, row-major) into `packed`
+/// (`count * ppd_i8_input_bytes(columns, block)` bytes, 64-byte aligned).
+void ppd_i8_quantize(const float *x, int count, int columns, int block, uint8_t *packed);
+
+/// y[j * output_stride + (r - row_start)] = dot(W[r], x[j]) for rows row_start..<row_end
+/// (multiples of 4) and `count` packed inputs.
+void ppd_i8_multiply(const uint8_t *weights, const float *scales, const float *mins, int columns,
+                     int block, const uint8_t *packed, int count, float *y, long output_stride,
+                     int row_start, int row_end);
+
+#endif

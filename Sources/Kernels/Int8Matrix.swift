@@ -1,0 +1,117 @@
+import CKernelSupport
+
+/// How a model's matrix products compute.
+public enum MatrixArithmetic: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Weights decoded to float, float activations (`MatrixKernel`): agrees with a float64
+    /// reference to about 1e-5 in the logits.
+    case float32
+    /// Activations quantized to int8 per 32 elements, integer dot products with AVX-512 VNNI
+    /// (`Int8Matrix`), as llama.cpp does on CPUs: several times faster, logits within a few
+    /// tenths of the float64 reference. Matrices of other encodings stay on float.
+    case int8
+
+    public var description: String { rawValue }
+
+    /// Whether this CPU runs the int8 kernels (AVX-512 F/BW and VNNI).
+    public static var isInt8Available: Bool { ppd_i8_available() != 0 }
+
+    /// `.int8` where the CPU has the instructions, else `.float32`.
+    public static var fastest: MatrixArithmetic { isInt8Available ? .int8 : .float32 }
+}
+
+/// A weight matrix repacked for int8 activations (see `PPDInt8.h`): each element an unsigned
+/// byte with a scale and an offset per sub-block, four rows interleaved per 32-bit lane.
+///
+/// The result of a product does not depend on the batch, the tile or the thread split: integer
+/// sums are exact and each output element's float operations form one fixed sequence.
+public final class Int8Matrix: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    /// Elements per sub-block with its own scale and offset (32; 16 for Q6_K).
+    public let block: Int
+    private let weights: UnsafeMutableRawPointer
+    private let scales: UnsafeMutablePointer<Float>
+    private let mins: UnsafeMutablePointer<Float>
+
+    /// The repacked form of `matrix`, or nil when its encoding or shape has none (the rows must
+    /// be a multiple of 4 and the columns of 4 sub-blocks) or the CPU lacks VNNI.
+    public init?(_ matrix: QuantizedMatrix) {
+        let block = Int(ppd_i8_block(matrix.type.rawValue))
+        guard MatrixArithmetic.isInt8Available, block > 0, matrix.rows % 4 == 0, matrix.columns % (4 * block) == 0,
+              matrix.columns % matrix.type.blockSize == 0
+        else { return nil }
+        let subBlocks = matrix.rows * matrix.columns / block
+        let weights = UnsafeMutableRawPointer.allocate(
+            byteCount: ppd_i8_weight_bytes(Int32(matrix.rows), Int32(matrix.columns)), alignment: 64)
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: subBlocks)
+        let mins = UnsafeMutablePointer<Float>.allocate(capacity: subBlocks)
+        let status = ppd_i8_pack(
+            matrix.type.rawValue, matrix.data, matrix.rowBytes, Int32(matrix.rows), Int32(matrix.columns),
+            weights.assumingMemoryBound(to: UInt8.self), scales, mins)
+        guard status == 0 else {
+            weights.deallocate()
+            scales.deallocate()
+            mins.deallocate()
+            return nil
+        }
+        self.rows = matrix.rows
+        self.columns = matrix.columns
+        self.block = block
+        self.weights = weights
+        self.scales = scales
+        self.mins = mins
+    }
+
+    deinit {
+        weights.deallocate()
+        scales.deallocate()
+        mins.deallocate()
+    }
+
+    /// Bytes held by the repacked weights, scales and offsets.
+    public var byteCount: Int { rows * columns + 2 * MemoryLayout<Float>.size * rows * columns / block }
+
+    /// The value element (`row`, `column`) stands for: scale * u - offset.
+    public func weight(row: Int, column: Int) -> Float {
+        ppd_i8_weight(
+            weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), Int32(row),
+            Int32(column))
+    }
+
+    /// As `QuantizedMatrix.multiply(_:count:into:outputStride:rowRange:pool:)`.
+    public func multiply(
+        _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, outputStride: Int,
+        rowRange: Range<Int>, pool: ThreadPool
+    ) {
+        guard count > 0, !rowRange.isEmpty else { return }
+        let inputBytes = ppd_i8_input_bytes(Int32(columns), Int32(block))
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: count * inputBytes, alignment: 64)
+        defer { packed.deallocate() }
+        let input = packed.assumingMemoryBound(to: UInt8.self)
+        ppd_i8_quantize(x, Int32(count), Int32(columns), Int32(block), input)
+        // The kernel works on whole groups of 4 rows; a range that cuts a group computes the
+        // group into a scratch (same arithmetic) and keeps the rows asked for.
+        let lower = rowRange.lowerBound / 4 * 4, upper = (rowRange.upperBound + 3) / 4 * 4
+        if lower == rowRange.lowerBound && upper == rowRange.upperBound {
+            pool.parallelFor(count: rowRange.count, granularity: 4) { local in
+                self.run(input, count, y + local.lowerBound, outputStride, (rowRange.lowerBound + local.lowerBound)..<(rowRange.lowerBound + local.upperBound))
+            }
+            return
+        }
+        let width = upper - lower
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count * width)
+        defer { scratch.deallocate() }
+        pool.parallelFor(count: width, granularity: 4) { local in
+            self.run(input, count, scratch + local.lowerBound, width, (lower + local.lowerBound)..<(lower + local.upperBound))
+        }
+        for j in 0..<count {
+            (y + j * outputStride).update(from: scratch + j * width + (rowRange.lowerBound - lower), count: rowRange.count)
+        }
+    }
+
+    private func run(_ input: UnsafePointer<UInt8>, _ count: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int, _ rows: Range<Int>) {
+        ppd_i8_multiply(
+            weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), input,
+            Int32(count), y, stride, Int32(rows.lowerBound), Int32(rows.upperBound))
+    }
+}

@@ -1,0 +1,133 @@
+import XCTest
+
+@testable import Kernels
+
+/// The int8-activation kernels (`MatrixArithmetic.int8`): repacking, arithmetic, invariance.
+final class Int8MatrixTests: XCTestCase {
+    static let types: [TensorType] = [.q8_0, .q4_0, .q5_0, .q4_K, .q6_K]
+
+    func inputs(_ count: Int, _ columns: Int, seed: Float) -> [Float] {
+        // Mixed magnitudes per 32-element block, as in real activations.
+        (0..<count * columns).map { sin(Float($0) * 0.731 + seed) * (1 + Float(($0 / 32) % 5) * 3) }
+    }
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+    }
+
+    /// Every repacked element stands for the value the float decoder gives it.
+    func testRepackingKeepsEveryWeight() throws {
+        var random = RandomBlocks(state: 5)
+        for type in Self.types {
+            let rows = 8, columns = 512
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            try bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                let packed = try XCTUnwrap(Int8Matrix(m), "\(type)")
+                var row = [Float](repeating: 0, count: columns)
+                for r in 0..<rows {
+                    m.decodeRow(r, into: &row)
+                    for c in 0..<columns {
+                        let got = packed.weight(row: r, column: c)
+                        XCTAssertEqual(got, row[c], accuracy: 2e-6 * max(1, abs(row[c])), "\(type) row \(r) column \(c)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A product is the double-precision dot product of the repacked weights with the
+    /// activations quantized per 32 (scale max|x| / 127, nearest even), to float accuracy; and
+    /// within the quantization error of the float product.
+    func testProductIsTheDotProductWithQuantizedActivations() throws {
+        var random = RandomBlocks(state: 9)
+        let pool = ThreadPool(threadCount: 2)
+        for type in Self.types {
+            let rows = 12, columns = 512, count = 3
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            let x = inputs(count, columns, seed: 0.4)
+            try bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                let packed = try XCTUnwrap(Int8Matrix(m))
+                var y = [Float](repeating: 0, count: count * rows)
+                m.computing(with: .int8).multiply(x, count: count, into: &y, pool: pool)
+                var row = [Float](repeating: 0, count: columns)
+                for j in 0..<count {
+                    var quantized = [Double](repeating: 0, count: columns)
+                    for g in 0..<columns / 32 {
+                        let block = x[j * columns + g * 32..<j * columns + g * 32 + 32]
+                        let amax = block.map { abs($0) }.max()!
+                        let inverse: Float = amax > 0 ? 127 / amax : 0
+                        for (i, value) in block.enumerated() {
+                            quantized[g * 32 + i] = Double((value * inverse).rounded(.toNearestOrEven)) * Double(amax / 127)
+                        }
+                    }
+                    for r in 0..<rows {
+                        m.decodeRow(r, into: &row)
+                        var exact = 0.0, magnitude = 0.0, float = 0.0
+                        for c in 0..<columns {
+                            let w = Double(packed.weight(row: r, column: c))
+                            exact += w * quantized[c]
+                            magnitude += abs(w * quantized[c])
+                            float += Double(row[c]) * Double(x[j * columns + c])
+                        }
+                        let got = Double(y[j * rows + r])
+                        XCTAssertEqual(got, exact, accuracy: 1e-5 * magnitude + 1e-6, "\(type) row \(r) input \(j)")
+                        XCTAssertEqual(got, float, accuracy: 0.02 * magnitude + 1e-6, "\(type) row \(r) input \(j) (float)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The numerics contract: each input's outputs are bitwise its single-row product for every
+    /// batch size (input tiles of 8 and remainders), thread count and row range (ranges that cut
+    /// a group of 4 rows included).
+    func testBatchThreadAndRowRangeInvariance() throws {
+        var random = RandomBlocks(state: 31)
+        let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 2), ThreadPool(threadCount: 3)]
+        for type in Self.types {
+            let rows = 24, columns = 256
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns).computing(with: .int8)
+                XCTAssertNotNil(m.int8, "\(type)")
+                let x = inputs(19, columns, seed: 0.9)
+                var single = [Float](repeating: 0, count: 19 * rows)
+                for j in 0..<19 {
+                    x.withUnsafeBufferPointer { xb in
+                        single.withUnsafeMutableBufferPointer { sb in
+                            m.multiply(xb.baseAddress! + j * columns, count: 1, into: sb.baseAddress! + j * rows, pool: pools[0])
+                        }
+                    }
+                }
+                for pool in pools {
+                    for count in [1, 2, 7, 8, 9, 16, 19] {
+                        for range in [0..<rows, 4..<12, 3..<21, 6..<7] {
+                            var batch = [Float](repeating: .nan, count: count * range.count)
+                            m.multiply(x, count: count, into: &batch, outputStride: range.count, rowRange: range, pool: pool)
+                            for j in 0..<count {
+                                let expected = Array(single[j * rows + range.lowerBound..<j * rows + range.upperBound])
+                                let got = Array(batch[j * range.count..<(j + 1) * range.count])
+                                XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(type) count \(count) rows \(range) threads \(pool.threadCount) input \(j)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Encodings and shapes without a repacked form stay on the float kernels.
+    func testUnsupportedMatricesStayOnFloat() {
+        var random = RandomBlocks(state: 3)
+        for (type, rows, columns) in [(TensorType.f16, 8, 256), (.q8_0, 6, 256), (.q8_0, 8, 96), (.q4_1, 8, 256)] {
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                XCTAssertNil(m.computing(with: .int8).int8, "\(type) \(rows) x \(columns)")
+                XCTAssertNil(m.computing(with: .float32).int8)
+            }
+        }
+    }
+}
