@@ -232,26 +232,67 @@ PPD_I8_TARGET static inline void store_row_sums(__m512 a, float *y) {
     y[3] = lanes[12];
 }
 
-/// Four weight rows (one group) times one input row. The two halves of each sub-block's integer
-/// dot product run as independent chains (latency), and the offsets' term has its own
-/// accumulator: result lanes = acc - offsets.
-PPD_I8_TARGET static inline __attribute__((always_inline)) void group_product(
-    const uint8_t *w, const float *scales, const float *mins, int chunks, const int steps, const uint8_t *x, float *y) {
-    __m512 acc = _mm512_setzero_ps(), offsets = _mm512_setzero_ps();
+/// G groups of four weight rows (consecutive in memory) times J input rows (G, J in 1...2), as
+/// G x J independent chains (each weight and activation vector loaded once per use by several
+/// chains). Every (group, input) pair runs the same operations whatever G and J: the two halves
+/// of each sub-block's integer dot product (even and odd steps, as independent chains), their
+/// sum, then `f = float(isum) * dA; acc = fma(f, scale, acc); offsets = fma(min, dA * sum,
+/// offsets)`; result lanes = acc - offsets.
+PPD_I8_TARGET static inline __attribute__((always_inline)) void block_product(
+    const int G, const int J, const uint8_t *w, const float *scales, const float *mins, size_t group_bytes,
+    size_t group_scales, int chunks, const int steps, const uint8_t *x, size_t input_bytes, float *y, long output_stride) {
+    __m512 acc[2][2], offsets[2][2];
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < J; j++) acc[g][j] = offsets[g][j] = _mm512_setzero_ps();
     const size_t chunk = (size_t)steps * 64 + 128;
     for (int c = 0; c < chunks; c++) {
-        const uint8_t *wc = w + (size_t)c * steps * 64, *xc = x + c * chunk;
-        __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+        __m512i even[2][2], odd[2][2];
+        for (int g = 0; g < G; g++)
+            for (int j = 0; j < J; j++) even[g][j] = odd[g][j] = _mm512_setzero_si512();
         for (int k = 0; k < steps; k += 2) {
-            even = _mm512_dpbusd_epi32(even, _mm512_loadu_si512(wc + k * 64), _mm512_loadu_si512(xc + k * 64));
-            odd = _mm512_dpbusd_epi32(odd, _mm512_loadu_si512(wc + (k + 1) * 64), _mm512_loadu_si512(xc + (k + 1) * 64));
+            __m512i we[2], wo[2], xe[2], xo[2];
+            for (int g = 0; g < G; g++) {
+                const uint8_t *wc = w + g * group_bytes + (size_t)c * steps * 64;
+                we[g] = _mm512_loadu_si512(wc + k * 64);
+                wo[g] = _mm512_loadu_si512(wc + (k + 1) * 64);
+            }
+            for (int j = 0; j < J; j++) {
+                const uint8_t *xc = x + j * input_bytes + c * chunk;
+                xe[j] = _mm512_loadu_si512(xc + k * 64);
+                xo[j] = _mm512_loadu_si512(xc + (k + 1) * 64);
+            }
+            for (int g = 0; g < G; g++)
+                for (int j = 0; j < J; j++) {
+                    even[g][j] = _mm512_dpbusd_epi32(even[g][j], we[g], xe[j]);
+                    odd[g][j] = _mm512_dpbusd_epi32(odd[g][j], wo[g], xo[j]);
+                }
         }
-        const float *xs = (const float *)(xc + steps * 64);
-        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even, odd)), _mm512_loadu_ps(xs));
-        acc = _mm512_fmadd_ps(f, _mm512_loadu_ps(scales + c * 16), acc);
-        offsets = _mm512_fmadd_ps(_mm512_loadu_ps(mins + c * 16), _mm512_loadu_ps(xs + 16), offsets);
+        for (int g = 0; g < G; g++) {
+            __m512 scale = _mm512_loadu_ps(scales + g * group_scales + c * 16);
+            __m512 min = _mm512_loadu_ps(mins + g * group_scales + c * 16);
+            for (int j = 0; j < J; j++) {
+                const float *xs = (const float *)(x + j * input_bytes + c * chunk + steps * 64);
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even[g][j], odd[g][j])), _mm512_loadu_ps(xs));
+                acc[g][j] = _mm512_fmadd_ps(f, scale, acc[g][j]);
+                offsets[g][j] = _mm512_fmadd_ps(min, _mm512_loadu_ps(xs + 16), offsets[g][j]);
+            }
+        }
     }
-    store_row_sums(_mm512_sub_ps(acc, offsets), y);
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < J; j++) store_row_sums(_mm512_sub_ps(acc[g][j], offsets[g][j]), y + j * output_stride + g * 4);
+}
+
+/// Row groups `groups` (1 or 2) times all inputs, two inputs at a time.
+PPD_I8_TARGET static inline __attribute__((always_inline)) void groups_product(
+    const int G, const uint8_t *w, const float *scales, const float *mins, size_t group_bytes, size_t group_scales,
+    int chunks, const int steps, const uint8_t *packed, size_t input_bytes, int count, float *y, long output_stride) {
+    int j = 0;
+    for (; j + 2 <= count; j += 2)
+        block_product(G, 2, w, scales, mins, group_bytes, group_scales, chunks, steps, packed + (size_t)j * input_bytes,
+                      input_bytes, y + (long)j * output_stride, output_stride);
+    if (j < count)
+        block_product(G, 1, w, scales, mins, group_bytes, group_scales, chunks, steps, packed + (size_t)j * input_bytes,
+                      input_bytes, y + (long)j * output_stride, output_stride);
 }
 
 PPD_I8_TARGET void ppd_i8_multiply(const uint8_t *weights, const float *scales, const float *mins, int columns,
@@ -259,20 +300,25 @@ PPD_I8_TARGET void ppd_i8_multiply(const uint8_t *weights, const float *scales, 
                                    int row_start, int row_end) {
     int chunks = columns / (4 * block);
     size_t input_bytes = ppd_i8_input_bytes(columns, block);
-    for (int row = row_start; row < row_end; row += 4) {
+    size_t group_bytes = (size_t)chunks * 16 * block, group_scales = (size_t)chunks * 16;
+    for (int row = row_start; row < row_end;) {
+        int groups = row + 8 <= row_end ? 2 : 1;
         size_t tile_index = (size_t)(row / 4) * chunks;
         const uint8_t *w = weights + tile_index * 16 * block;
         const float *s = scales + tile_index * 16, *m = mins + tile_index * 16;
-        // Prefetch the next row group's weights (streamed from memory for large matrices).
-        const uint8_t *next = w + (size_t)chunks * 16 * block;
-        if (row + 4 < row_end)
-            for (int offset = 0; offset < chunks * 16 * block; offset += 64) _mm_prefetch((const char *)next + offset, _MM_HINT_T0);
-        // The group's weights (at most 8 KiB) stay in L1 across the inputs.
-        for (int j = 0; j < count; j++) {
-            const uint8_t *x = packed + (size_t)j * input_bytes;
-            float *out = y + (long)j * output_stride + (row - row_start);
-            if (block == 32) group_product(w, s, m, chunks, 8, x, out);
-            else group_product(w, s, m, chunks, 4, x, out);
+        // Prefetch the next groups' weights (streamed from memory for large matrices).
+        const uint8_t *next = w + groups * group_bytes;
+        int ahead = row + 4 * groups < row_end ? (row + 4 * groups + 8 <= row_end ? 2 : 1) : 0;
+        for (size_t offset = 0; offset < ahead * group_bytes; offset += 64) _mm_prefetch((const char *)next + offset, _MM_HINT_T0);
+        // The groups' weights (at most 16 KiB) stay in L1 across the inputs.
+        float *out = y + (row - row_start);
+        if (groups == 2) {
+            if (block == 32) groups_product(2, w, s, m, group_bytes, group_scales, chunks, 8, packed, input_bytes, count, out, output_stride);
+            else groups_product(2, w, s, m, group_bytes, group_scales, chunks, 4, packed, input_bytes, count, out, output_stride);
+        } else {
+            if (block == 32) groups_product(1, w, s, m, group_bytes, group_scales, chunks, 8, packed, input_bytes, count, out, output_stride);
+            else groups_product(1, w, s, m, group_bytes, group_scales, chunks, 4, packed, input_bytes, count, out, output_stride);
         }
+        row += 4 * groups;
     }
 }

@@ -19,9 +19,11 @@ public enum VectorMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        var bits = SIMD16<Int32>()
-        for i in 0..<16 { bits[i] = (Int32(k[i]) &+ 127) &<< 23 }
-        return p * unsafeBitCast(bits, to: SIMD16<Float>.self)
+        // 2^k from the exponent bits: k + 127 is an integer in [1, 254], which adding 1.5 * 2^23
+        // places in the low mantissa bits (the 0x4B400000 trick; per-lane Int32(k[i])
+        // conversions compile to scalar code).
+        let biased = unsafeBitCast(k + (12_582_912 + 127), to: SIMD16<Int32>.self) &- 0x4B40_0000
+        return p * unsafeBitCast(biased &<< 23, to: SIMD16<Float>.self)
     }
 
     /// tanh for each lane, as 1 - 2 / (e^(2x) + 1) (exact limits +-1 for large |x|).
