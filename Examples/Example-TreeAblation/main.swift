@@ -174,7 +174,7 @@ struct TreeAblation: ParsableCommand {
 
         // 5. The table, the HDF5 file and the figure.
         let baseline = runs[0].tokensPerSecond
-        print("\nbench \(bench), \(prompts.count) questions, \(maxTokens) tokens, policy \(policy); \(profile.machine.cpu), \(transformer.pool.threadCount) threads, \(RunInfo.date())")
+        print("\nbench \(bench), \(prompts.count) questions, \(maxTokens) tokens, policy \(policy); \(profile.machine.cpu), \(transformer.pool.threadCount) threads, \(transformer.arithmetic) arithmetic, \(RunInfo.date())")
         print(guessHead.map { "prompt rows: guess head of the \($0.tokens.count) most frequent tokens of \(guessVocabulary!) (except *-full-head)" }
             ?? "prompt rows: full output layer")
         print("tree                      nodes/depth    rows/step    tau   tok/s  speedup  predicted  same as AR")
@@ -224,7 +224,8 @@ struct TreeAblation: ParsableCommand {
                 "policy": .string(policy), "temperature": .double(Double(policy == "greedy" ? 0 : temperature)),
                 "seed": .int(Int64(bitPattern: seed)), "model_path": .string(modelPath), "model_sha256": .string(modelSHA256),
                 "prompt_tokens_file": .string(promptTokens), "machine": .string(profile.machine.cpu),
-                "threads": .int(Int64(profile.machine.threads)), "cost_profile_seconds": .doubles(profile.seconds),
+                "threads": .int(Int64(profile.machine.threads)), "arithmetic": .string(profile.matrixArithmetic?.rawValue ?? ""),
+                "cost_profile_seconds": .doubles(profile.seconds),
                 "date": .string(RunInfo.date()), "git_commit": .string(RunInfo.gitCommit()),
                 "command_line": .string(CommandLine.arguments.joined(separator: " ")),
                 "guess_vocabulary": .string(guessVocabulary ?? ""), "guess_head_size": .int(Int64(guessHeadTokens)),

@@ -55,7 +55,7 @@ public final class GuessHead: @unchecked Sendable {
     /// -infinity.
     func logits(_ x: [Float], into rows: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
         let k = tokens.count
-        var compact = [Float](repeating: 0, count: rows.count * k)
+        var compact = [Float](repeating: 0, count: rows.count * k)  // small: rows x head tokens
         x.withUnsafeBufferPointer { xb in
             compact.withUnsafeMutableBufferPointer { cb in
                 matrix.multiply(

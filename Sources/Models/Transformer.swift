@@ -196,9 +196,11 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         }
         tape?.finalInput = selected
         Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
-        var logits = [Float](repeating: 0, count: outputRows.count * c.vocabSize)
+        // Logits are written in full by the products below: no zeroing of megabytes per step.
         guard let head = guesses?.head, !guessRows.isEmpty else {
-            weights.output.multiply(selected, count: outputRows.count, into: &logits, pool: pool)
+            let logits = Self.uninitialized(outputRows.count * c.vocabSize) { out in
+                selected.withUnsafeBufferPointer { weights.output.multiply($0.baseAddress!, count: outputRows.count, into: out, pool: pool) }
+            }
             return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
         }
         // Rows that decide tokens get the full output layer; guess rows get the guess head.
@@ -209,18 +211,26 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         }
         let (fullIndices, fullRows) = gather(false)
         let (guessIndices, headRows) = gather(true)
-        var full = [Float](repeating: 0, count: fullIndices.count * c.vocabSize)
-        if !fullIndices.isEmpty { weights.output.multiply(fullRows, count: fullIndices.count, into: &full, pool: pool) }
-        logits.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
+        let full = Self.uninitialized(fullIndices.count * c.vocabSize) { out in
+            fullRows.withUnsafeBufferPointer { weights.output.multiply($0.baseAddress!, count: fullIndices.count, into: out, pool: pool) }
+        }
+        let logits = Self.uninitialized(outputRows.count * c.vocabSize) { base in
             full.withUnsafeBufferPointer { fb in
                 for (j, k) in fullIndices.enumerated() {
-                    (base + k * c.vocabSize).update(from: fb.baseAddress! + j * c.vocabSize, count: c.vocabSize)
+                    (base + k * c.vocabSize).initialize(from: fb.baseAddress! + j * c.vocabSize, count: c.vocabSize)
                 }
             }
             head.logits(headRows, into: guessIndices.map { base + $0 * c.vocabSize }, pool: pool)
         }
         return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
+    }
+
+    /// An array of `count` floats that `fill` writes completely (no zeroing first).
+    private static func uninitialized(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { fill(buffer.baseAddress!) }
+            initialized = count
+        }
     }
 
     /// gate <- act(W_gate x) * (W_up x) for n input rows, one parallel job over the FFN rows.

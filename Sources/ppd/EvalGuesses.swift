@@ -95,7 +95,7 @@ struct EvalGuesses: ParsableCommand {
         let report: [String: Any] = [
             "format": "ppd-accuracy/1", "prompt_tokens": promptTokens ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
             "questions": questions, "question_count": sequences.count, "cuts": scored, "template": template, "mean_loss": loss,
-            "guess_vocabulary": guessVocab.map { "\($0) (\(guessHeadSize) most frequent)" } ?? "full",
+            "guess_vocabulary": guessVocab.map { "\($0) (\(guessHeadSize) most frequent)" } ?? "full", "arithmetic": arithmetic.rawValue,
             "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
             "accuracies": accuracy,
         ]

@@ -92,6 +92,7 @@ extension Generate {
                 "command_line": .string(CommandLine.arguments.joined(separator: " ")),
                 "git_commit": .string(RunInfo.gitCommit()), "date": .string(RunInfo.date()),
                 "threads": .int(Int64(transformer.pool.threadCount)),
+                "arithmetic": .string(transformer.arithmetic.rawValue),
                 "guess_vocabulary": .string(guess?.file ?? ""),
                 "guess_head_size": .int(Int64(guessHead?.tokens.count ?? 0)),
             ]
