@@ -40,26 +40,28 @@ final class GoldenInt8Tests: XCTestCase {
         return (differences, margins)
     }
 
-    func testTracksTheFloat64Oracle() throws {
-        let (differences, margins) = try compare(\.oracleSteps, path: \.oracleTokens)
-        let mean = differences.reduce(0, +) / Double(differences.count)
-        print("int8: |ours - float64 oracle| over its top-5 logits: mean \(mean), max \(differences.max() ?? 0); greedy disagreements at oracle margins \(margins)")
+    /// Bounds on the differences from one reference: their mean and maximum, the reference's
+    /// margins where the greedy choices differ, and how many differ.
+    func check(
+        _ reference: String, _ result: (differences: [Double], disagreementMargins: [Double]), mean meanBound: Double,
+        max maxBound: Double, margin marginBound: Double, disagreements: Int
+    ) {
+        let (differences, margins) = result
+        let mean = differences.reduce(0, +) / Double(max(1, differences.count))
+        print("int8: |ours - \(reference)| over its top-5 logits: mean \(mean), max \(differences.max() ?? 0); greedy disagreements at its margins \(margins)")
         XCTAssertEqual(differences.count, 5 * 64 * 5)
-        XCTAssertLessThan(mean, 0.2)
-        XCTAssertLessThan(differences.max() ?? 0, 1.2)
-        for margin in margins { XCTAssertLessThan(margin, 0.5) }
-        XCTAssertLessThanOrEqual(margins.count, 10)
+        XCTAssertLessThan(mean, meanBound)
+        XCTAssertLessThan(differences.max() ?? 0, maxBound)
+        for margin in margins { XCTAssertLessThan(margin, marginBound) }
+        XCTAssertLessThanOrEqual(margins.count, disagreements)
+    }
+
+    func testTracksTheFloat64Oracle() throws {
+        check("float64 oracle", try compare(\.oracleSteps, path: \.oracleTokens), mean: 0.2, max: 1.2, margin: 0.5, disagreements: 10)
     }
 
     func testAgreesWithLlamaCppAlongItsPath() throws {
-        let (differences, margins) = try compare(\.llamaSteps64, path: \.llamaTokens)
-        let mean = differences.reduce(0, +) / Double(differences.count)
-        print("int8: |ours - llama.cpp| over its top-5 logits: mean \(mean), max \(differences.max() ?? 0); greedy disagreements at llama.cpp margins \(margins)")
-        XCTAssertEqual(differences.count, 5 * 64 * 5)
-        XCTAssertLessThan(mean, 0.3)
-        XCTAssertLessThan(differences.max() ?? 0, 1.6)
-        for margin in margins { XCTAssertLessThan(margin, 1.0) }
-        XCTAssertLessThanOrEqual(margins.count, 12)
+        check("llama.cpp", try compare(\.llamaSteps64, path: \.llamaTokens), mean: 0.3, max: 1.6, margin: 1.0, disagreements: 12)
     }
 }
 
