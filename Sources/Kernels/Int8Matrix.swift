@@ -93,23 +93,57 @@ public final class Int8Matrix: @unchecked Sendable {
             Int32(column))
     }
 
+    /// Input rows quantized for the int8 kernels: made once and given to the products of every
+    /// matrix with the same columns and sub-block size (q, k and v; gate and up; and each row
+    /// range of a product split across threads), instead of quantizing the same rows again.
+    public final class Input: @unchecked Sendable {
+        public let count: Int
+        public let columns: Int
+        public let block: Int
+        let bytes: UnsafeMutablePointer<UInt8>
+
+        /// Quantizes `count` rows of `columns` floats for matrices with sub-blocks of `block`.
+        public init(_ x: UnsafePointer<Float>, count: Int, columns: Int, block: Int) {
+            self.count = count
+            self.columns = columns
+            self.block = block
+            let rowBytes = ppd_i8_input_bytes(Int32(columns), Int32(block))
+            bytes = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * rowBytes), alignment: 64)
+                .assumingMemoryBound(to: UInt8.self)
+            if count > 0 { ppd_i8_quantize(x, Int32(count), Int32(columns), Int32(block), bytes) }
+        }
+
+        deinit { bytes.deallocate() }
+    }
+
+    /// The input rows `x` quantized for this matrix (`Input`).
+    public func quantize(_ x: UnsafePointer<Float>, count: Int) -> Input {
+        Input(x, count: count, columns: columns, block: block)
+    }
+
     /// As `QuantizedMatrix.multiply(_:count:into:outputStride:rowRange:pool:)`.
     public func multiply(
         _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, outputStride: Int,
         rowRange: Range<Int>, pool: ThreadPool
     ) {
         guard count > 0, !rowRange.isEmpty else { return }
-        let inputBytes = ppd_i8_input_bytes(Int32(columns), Int32(block))
-        let packed = UnsafeMutableRawPointer.allocate(byteCount: count * inputBytes, alignment: 64)
-        defer { packed.deallocate() }
-        let input = packed.assumingMemoryBound(to: UInt8.self)
-        ppd_i8_quantize(x, Int32(count), Int32(columns), Int32(block), input)
+        multiply(quantize(x, count: count), into: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+    }
+
+    /// The product with input rows already quantized for a matrix of this shape (`quantize`).
+    public func multiply(
+        _ input: Input, into y: UnsafeMutablePointer<Float>, outputStride: Int, rowRange: Range<Int>, pool: ThreadPool
+    ) {
+        precondition(input.columns == columns && input.block == block, "input quantized for another matrix shape")
+        let count = input.count
+        guard count > 0, !rowRange.isEmpty else { return }
+        let bytes = UnsafePointer(input.bytes)
         // The kernel works on whole groups of 4 rows; a range that cuts a group computes the
         // group into a scratch (same arithmetic) and keeps the rows asked for.
         let lower = rowRange.lowerBound / 4 * 4, upper = (rowRange.upperBound + 3) / 4 * 4
         if lower == rowRange.lowerBound && upper == rowRange.upperBound {
             pool.parallelFor(count: rowRange.count, granularity: 4) { local in
-                self.run(input, count, y + local.lowerBound, outputStride, (rowRange.lowerBound + local.lowerBound)..<(rowRange.lowerBound + local.upperBound))
+                self.run(bytes, count, y + local.lowerBound, outputStride, (rowRange.lowerBound + local.lowerBound)..<(rowRange.lowerBound + local.upperBound))
             }
             return
         }
@@ -117,7 +151,7 @@ public final class Int8Matrix: @unchecked Sendable {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count * width)
         defer { scratch.deallocate() }
         pool.parallelFor(count: width, granularity: 4) { local in
-            self.run(input, count, scratch + local.lowerBound, width, (lower + local.lowerBound)..<(lower + local.upperBound))
+            self.run(bytes, count, scratch + local.lowerBound, width, (lower + local.lowerBound)..<(lower + local.upperBound))
         }
         for j in 0..<count {
             (y + j * outputStride).update(from: scratch + j * width + (rowRange.lowerBound - lower), count: rowRange.count)

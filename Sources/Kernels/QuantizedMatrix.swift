@@ -123,7 +123,39 @@ public enum Dot {
     }
 }
 
+/// Input rows prepared once for several products with the same rows: for matrices on the int8
+/// kernels, the rows quantized once per shape (`Int8Matrix.Input`) instead of once per product
+/// and per thread's share of the rows. `x` must stay valid while the value is used.
+public struct PreparedInput {
+    public let x: UnsafePointer<Float>
+    public let count: Int
+    let quantized: [Int8Matrix.Input]
+
+    /// Prepares `count` rows `x` for products with `matrices`.
+    public init(_ x: UnsafePointer<Float>, count: Int, for matrices: [QuantizedMatrix]) {
+        self.x = x
+        self.count = count
+        var quantized: [Int8Matrix.Input] = []
+        for packed in matrices.compactMap(\.int8)
+        where !quantized.contains(where: { $0.columns == packed.columns && $0.block == packed.block }) {
+            quantized.append(packed.quantize(x, count: count))
+        }
+        self.quantized = quantized
+    }
+}
+
 extension QuantizedMatrix {
+    /// As `multiply(_:count:into:outputStride:rowRange:pool:)` with prepared input rows.
+    public func multiply(
+        _ input: PreparedInput, into y: UnsafeMutablePointer<Float>, outputStride: Int, rowRange: Range<Int>,
+        pool: ThreadPool
+    ) {
+        if let packed = int8, let rows = input.quantized.first(where: { $0.columns == packed.columns && $0.block == packed.block }) {
+            return packed.multiply(rows, into: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+        }
+        multiply(input.x, count: input.count, into: y, outputStride: outputStride, rowRange: rowRange, pool: pool)
+    }
+
     /// Several products of the same input rows as one parallel job (fewer synchronisations
     /// than one job per matrix): `outputs[i]` receives `matrices[i]`'s product, count x rows.
     public static func multiply(
@@ -131,6 +163,7 @@ extension QuantizedMatrix {
         into outputs: [UnsafeMutablePointer<Float>], pool: ThreadPool
     ) {
         precondition(matrices.count == outputs.count)
+        let input = PreparedInput(x, count: count, for: matrices)
         var starts = [0]
         for m in matrices { starts.append(starts.last! + m.rows) }
         pool.parallelFor(count: starts.last!, granularity: rowGroup) { range in
@@ -138,7 +171,7 @@ extension QuantizedMatrix {
                 let lower = max(range.lowerBound, starts[i]), upper = min(range.upperBound, starts[i + 1])
                 guard lower < upper else { continue }
                 let local = (lower - starts[i])..<(upper - starts[i])
-                m.multiply(x, count: count, into: outputs[i] + local.lowerBound, outputStride: m.rows, rowRange: local, pool: .inline)
+                m.multiply(input, into: outputs[i] + local.lowerBound, outputStride: m.rows, rowRange: local, pool: .inline)
             }
         }
     }

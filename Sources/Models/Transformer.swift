@@ -240,10 +240,11 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         x.withUnsafeBufferPointer { xb in
             gate.withUnsafeMutableBufferPointer { gb in
                 up.withUnsafeMutableBufferPointer { ub in
-                    let input = xb.baseAddress!, g = gb.baseAddress!, u = ub.baseAddress!
+                    let g = gb.baseAddress!, u = ub.baseAddress!
+                    let input = PreparedInput(xb.baseAddress!, count: n, for: [w.gate, w.up])
                     pool.parallelFor(count: ffn, granularity: QuantizedMatrix.rowGroup) { rows in
-                        w.gate.multiply(input, count: n, into: g + rows.lowerBound, outputStride: ffn, rowRange: rows, pool: .inline)
-                        w.up.multiply(input, count: n, into: u + rows.lowerBound, outputStride: ffn, rowRange: rows, pool: .inline)
+                        w.gate.multiply(input, into: g + rows.lowerBound, outputStride: ffn, rowRange: rows, pool: .inline)
+                        w.up.multiply(input, into: u + rows.lowerBound, outputStride: ffn, rowRange: rows, pool: .inline)
                         for j in 0..<n {
                             let offset = j * ffn + rows.lowerBound
                             switch activation {

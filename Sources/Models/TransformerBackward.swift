@@ -52,11 +52,16 @@ public final class ForwardTape {
 extension Transformer {
     /// A forward pass that also fills `tape` for `backward`. Same arguments and result as
     /// `forward`; the batch's keys and values stay in `cache` (truncate it after the backward).
+    /// Throws for a model with `.int8` arithmetic: the backward pass differentiates the float32
+    /// products, so its gradients would belong to another function.
     public func forward(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache, logitRows: [Int]?,
         recordingInto tape: ForwardTape
     ) throws -> Logits {
-        try run(embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: nil, tape: tape)
+        guard arithmetic == .float32 else {
+            throw ModelError("\(file.path): training needs float32 arithmetic (the backward pass differentiates the float products); load the model with arithmetic: .float32")
+        }
+        return try run(embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: nil, tape: tape)
     }
 
     /// The gradient of a scalar loss with respect to the input embeddings of the recorded forward

@@ -118,6 +118,47 @@ final class Int8MatrixTests: XCTestCase {
         }
     }
 
+    /// Rows prepared once (`PreparedInput`, quantized once per shape) give bitwise the products
+    /// of rows quantized per call, for int8 matrices of two sub-block sizes and a float one, in
+    /// one job (`QuantizedMatrix.multiply(_:_:count:into:pool:)`) and per row range.
+    func testPreparedInputGivesThePerCallProducts() {
+        var random = RandomBlocks(state: 41)
+        let pool = ThreadPool(threadCount: 2)
+        let rows = 12, columns = 256, count = 5
+        let types: [TensorType] = [.q5_0, .q6_K, .q8_0, .f16]
+        let data = types.map { random.matrix($0, rows: rows, columns: columns) }
+        let x = inputs(count, columns, seed: 2.3)
+        var pointers: [UnsafeMutableRawPointer] = []
+        defer { pointers.forEach { $0.deallocate() } }
+        let matrices = zip(types, data).map { type, bytes -> QuantizedMatrix in
+            let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+            bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            pointers.append(p)
+            return QuantizedMatrix(data: p, type: type, rows: rows, columns: columns).computing(with: .int8)
+        }
+        XCTAssertEqual(matrices.map { $0.int8 != nil }, [true, true, true, false])
+        let expected = matrices.map { m -> [Float] in
+            var y = [Float](repeating: 0, count: count * rows)
+            m.multiply(x, count: count, into: &y, pool: pool)
+            return y
+        }
+        let outputs = matrices.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: count * rows) }
+        defer { outputs.forEach { $0.deallocate() } }
+        x.withUnsafeBufferPointer { QuantizedMatrix.multiply(matrices, $0.baseAddress!, count: count, into: outputs, pool: pool) }
+        for (i, m) in matrices.enumerated() {
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: outputs[i], count: count * rows)).map(\.bitPattern), expected[i].map(\.bitPattern), "\(m.type)")
+        }
+        x.withUnsafeBufferPointer { xb in
+            let input = PreparedInput(xb.baseAddress!, count: count, for: matrices)
+            for (i, m) in matrices.enumerated() {
+                outputs[i].update(repeating: .nan, count: count * rows)
+                m.multiply(input, into: outputs[i], outputStride: rows, rowRange: 0..<6, pool: pool)
+                m.multiply(input, into: outputs[i] + 6, outputStride: rows, rowRange: 6..<rows, pool: .inline)
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: outputs[i], count: count * rows)).map(\.bitPattern), expected[i].map(\.bitPattern), "\(m.type) in two ranges")
+            }
+        }
+    }
+
     /// Encodings and shapes without a repacked form stay on the float kernels.
     func testUnsupportedMatricesStayOnFloat() {
         var random = RandomBlocks(state: 3)

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Models
 import TestSupport
 import XCTest
@@ -93,5 +94,21 @@ final class TransformerBackwardTests: XCTestCase {
         let hidden = try model.forward(embeddings: embeddings, positions: [7, 8], mask: mask, cache: full, logitRows: nil)
         let plain = try model.forward(embeddings: embeddings, positions: [7, 8], mask: .causal(2), cache: short, logitRows: nil)
         XCTAssertEqual(hidden.values, plain.values)
+    }
+}
+
+extension TransformerBackwardTests {
+    /// The backward pass differentiates float32 products: a model on int8 arithmetic refuses to
+    /// record a tape (its gradients would belong to another function) with an error naming the file.
+    func testInt8ModelsRefuseToRecordATape() throws {
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+        let path = try TinyModel(.gemma3).write()
+        let model = try ModelLoader.load(path: path, arithmetic: .int8)
+        let embeddings = try model.embed([5, 6])
+        XCTAssertThrowsError(
+            try model.forward(
+                embeddings: embeddings, positions: [0, 1], mask: .causal(2), cache: model.makeCache(capacity: 8), logitRows: nil,
+                recordingInto: ForwardTape())
+        ) { XCTAssertTrue("\($0)".contains("float32") && "\($0)".contains(path), "\($0)") }
     }
 }
