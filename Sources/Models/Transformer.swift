@@ -15,8 +15,9 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     public let arithmetic: MatrixArithmetic
 
     /// Builds the architecture named by `general.architecture`; throws for others, for missing
-    /// tensors and for wrong shapes. With `.int8` arithmetic the matrices are repacked here
-    /// (about 1.3 bytes per weight; 0.3 s for Gemma 3 270M).
+    /// tensors and for wrong shapes, and for `.int8` arithmetic on a CPU without AVX-512 VNNI.
+    /// With `.int8` the matrices are repacked here (about 1.3 bytes per weight; 0.3-0.5 s for
+    /// Gemma 3 270M).
     public init(file: GGUFFile, threads: Int? = nil, arithmetic: MatrixArithmetic = .float32) throws {
         let architecture = try file.require("general.architecture").stringValue ?? ""
         switch architecture {
@@ -27,6 +28,9 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         }
         guard config.heads % config.kvHeads == 0, config.headDim % 32 == 0 else {
             throw ModelError("\(file.path): \(config.heads) heads over \(config.kvHeads) kv heads of \(config.headDim) dims is not supported")
+        }
+        guard arithmetic != .int8 || MatrixArithmetic.isInt8Available else {
+            throw ModelError("\(file.path): int8 arithmetic needs AVX-512 VNNI, which this CPU lacks; use float32")
         }
         self.file = file
         weights = try TransformerWeights(file: file, config: config).computing(with: arithmetic)
