@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Decoding", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Decoding", "Models", "Tokenizer", "GGUF", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Decoding", "Models", "Kernels", "Tokenizer", "GGUF", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
         .testTarget(name: "PPDTests", dependencies: ["PPD", "TestSupport"]),
     ],

@@ -10,6 +10,10 @@ public struct AttentionMask: Sendable, Equatable {
     /// rest of the cache is hidden); nil: every cached slot. Training uses it to run the prompt
     /// tokens of several cuts of one sequence over a single prefix pass.
     public var visibleCacheSlots: Int?
+    /// When set, one limit per batch token: token i sees only the cached slots below
+    /// `cacheSlotLimits[i]` (this takes precedence over `visibleCacheSlots`). Training runs the
+    /// prompt tokens of all cuts of one sequence as one batch, each cut over its own prefix.
+    public var cacheSlotLimits: [Int]?
 
     /// A mask from an explicit visibility matrix.
     public init(batchSize: Int, batchVisibility: [Bool]) {
@@ -36,6 +40,21 @@ public struct AttentionMask: Sendable, Equatable {
                 v[i * n + current] = true
                 node = parents[current]
             }
+        }
+        return AttentionMask(batchSize: n, batchVisibility: v)
+    }
+
+    /// Independent groups of batch tokens, one after another: token i of `blocks[b]` sees token j
+    /// of the same block as that block says, and no token of another block.
+    public static func blockDiagonal(_ blocks: [AttentionMask]) -> AttentionMask {
+        let n = blocks.reduce(0) { $0 + $1.batchSize }
+        var v = [Bool](repeating: false, count: n * n)
+        var start = 0
+        for block in blocks {
+            for i in 0..<block.batchSize {
+                for j in 0..<block.batchSize where block.sees(i, j) { v[(start + i) * n + start + j] = true }
+            }
+            start += block.batchSize
         }
         return AttentionMask(batchSize: n, batchVisibility: v)
     }

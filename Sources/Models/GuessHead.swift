@@ -47,6 +47,17 @@ public final class GuessHead: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
+    /// The position of `token` in `tokens` (the head's compact order), or nil when the head
+    /// does not hold it.
+    public func index(of token: Int32) -> Int? {
+        var low = 0, high = tokens.count
+        while low < high {
+            let mid = (low + high) / 2
+            if tokens[mid] < token { low = mid + 1 } else { high = mid }
+        }
+        return low < tokens.count && tokens[low] == token ? low : nil
+    }
+
     /// Fraction of the full output layer's work that one guess row costs.
     public var relativeCost: Double { Double(tokens.count) / Double(vocabSize) }
 

@@ -72,12 +72,15 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     /// The forward pass; with a `tape`, also keeps what `backward(_:gradLogits:)` needs.
     func run(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]?, guesses: GuessRows? = nil, hook: ActivationHook?, tape: ForwardTape?
+        logitRows: [Int]?, guesses: GuessRows? = nil, hook: ActivationHook?, tape: ForwardTape?, outputLayer: Bool = true
     ) throws -> Logits {
         let c = config
         let n = positions.count
         guard n > 0, embeddings.count == n * c.hiddenSize, mask.batchSize == n else {
             throw ModelError("forward: \(n) positions, \(embeddings.count) embedding floats (expected \(n * c.hiddenSize)), mask for \(mask.batchSize)")
+        }
+        if let limits = mask.cacheSlotLimits, limits.count != n {
+            throw ModelError("forward: \(n) positions but \(limits.count) per-token cache limits in the mask")
         }
         if let bad = positions.first(where: { $0 < 0 || Int($0) >= c.contextLength }) {
             throw ModelError("position \(bad) is outside the model's context of \(c.contextLength) tokens")
@@ -199,6 +202,8 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             for j in 0..<c.hiddenSize { selected[k * c.hiddenSize + j] = x[row * c.hiddenSize + j] }
         }
         tape?.finalInput = selected
+        // Without the output layer (the caller applies its own to the tape's rows): no logits.
+        guard outputLayer else { return Logits(rows: outputRows, vocabSize: 0, values: []) }
         Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
         // Logits are written in full by the products below: no zeroing of megabytes per step.
         guard let head = guesses?.head, !guessRows.isEmpty else {
@@ -273,16 +278,18 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     }
 
     /// Which slots batch token i may attend to: batch slots (from `cacheStart` on) as `mask` says,
-    /// cached slots below `mask.visibleCacheSlots` (all when nil), and only within `window`
+    /// cached slots below its `mask.cacheSlotLimits` entry or else `mask.visibleCacheSlots` (all
+    /// when both are nil), and only within `window`
     /// positions when one is given.
     func visibility(
         mask: AttentionMask, cacheStart: Int, positions: [Int32], slotPositions: [Int32], window: Int?
     ) -> (Int, Int) -> Bool {
         let cacheLimit = mask.visibleCacheSlots ?? cacheStart
+        let rowLimits = mask.cacheSlotLimits
         return { i, s in
             if s >= cacheStart {
                 if !mask.sees(i, s - cacheStart) { return false }
-            } else if s >= cacheLimit {
+            } else if s >= (rowLimits?[i] ?? cacheLimit) {
                 return false
             }
             if let window, Int(positions[i]) - Int(slotPositions[s]) >= window { return false }

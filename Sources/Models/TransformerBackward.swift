@@ -35,6 +35,9 @@ public final class ForwardTape {
     var outputRows: [Int] = []
     /// The output rows of the residual stream before the final norm.
     var finalInput: [Float] = []
+    /// The guess head the output rows' logits came from (compact, in its token order), or nil
+    /// for the full output layer.
+    var outputHead: GuessHead?
 
     /// An empty tape for one forward pass.
     public init() {}
@@ -46,6 +49,7 @@ public final class ForwardTape {
         self.cache = cache
         self.cacheStart = cacheStart
         self.outputRows = outputRows
+        outputHead = nil
     }
 }
 
@@ -64,6 +68,38 @@ extension Transformer {
         return try run(embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: nil, tape: tape)
     }
 
+    /// `forward(embeddings:...recordingInto:)` with every logit row restricted to `head`: the
+    /// result's rows are compact, `head.tokens.count` wide in the head's token order (its
+    /// `vocabSize` is that count), each value bitwise the full output layer's logit for that
+    /// token. `backward` then takes gradients of that width, and the output layer's backward
+    /// reads only the head's rows. Training prompt tokens for a decoder that ranks their guesses
+    /// with this head costs `head.relativeCost` of the output layer per row.
+    public func forward(
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache, logitRows: [Int]?, head: GuessHead,
+        recordingInto tape: ForwardTape
+    ) throws -> Logits {
+        guard arithmetic == .float32 else {
+            throw ModelError("\(file.path): training needs float32 arithmetic (the backward pass differentiates the float products); load the model with arithmetic: .float32")
+        }
+        guard head.vocabSize == config.vocabSize, head.matrix.columns == config.hiddenSize, head.matrix.int8 == nil else {
+            throw ModelError("\(file.path): the guess head was made for another model or for int8 arithmetic")
+        }
+        _ = try run(
+            embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: nil, tape: tape,
+            outputLayer: false)
+        let rows = tape.outputRows.count, k = head.tokens.count, hidden = config.hiddenSize
+        var normed = tape.finalInput
+        Norms.rmsNorm(&normed, rows: rows, width: hidden, weight: weights.outputNorm, eps: config.rmsEps)
+        var compact = [Float](repeating: 0, count: rows * k)
+        normed.withUnsafeBufferPointer { x in
+            compact.withUnsafeMutableBufferPointer {
+                head.matrix.multiply(x.baseAddress!, count: rows, into: $0.baseAddress!, outputStride: k, rowRange: 0..<k, pool: pool)
+            }
+        }
+        tape.outputHead = head
+        return Logits(rows: tape.outputRows, vocabSize: k, values: compact)
+    }
+
     /// The gradient of a scalar loss with respect to the input embeddings of the recorded forward
     /// pass (rows x hidden), from its gradient with respect to the returned logits
     /// (`tape.outputRows.count` x vocab). The weights and the cached keys and values of earlier
@@ -74,8 +110,9 @@ extension Transformer {
         let n = tape.positions.count
         let hidden = c.hiddenSize
         let outputs = tape.outputRows.count
-        guard let cache = tape.cache, tape.layers.count == c.layerCount, gradLogits.count == outputs * c.vocabSize else {
-            throw ModelError("backward: the tape is not from a complete forward pass with \(outputs) logit rows")
+        let width = tape.outputHead?.tokens.count ?? c.vocabSize
+        guard let cache = tape.cache, tape.layers.count == c.layerCount, gradLogits.count == outputs * width else {
+            throw ModelError("backward: the tape is not from a complete forward pass with \(outputs) logit rows of \(width)")
         }
         guard cache.count >= tape.cacheStart + n else {
             throw ModelError("backward: the cache no longer holds the batch's keys and values (truncated before the backward)")
@@ -83,7 +120,13 @@ extension Transformer {
 
         // Output layer and final norm.
         var gradSelected = [Float](repeating: 0, count: outputs * hidden)
-        weights.output.multiplyTransposed(gradLogits, count: outputs, into: &gradSelected, pool: pool)
+        if let head = tape.outputHead {
+            // The head's rows only (its stored matrix repeats the last row to a multiple of 4).
+            let rows = QuantizedMatrix(data: head.matrix.data, type: head.matrix.type, rows: width, columns: hidden)
+            rows.multiplyTransposed(gradLogits, count: outputs, into: &gradSelected, pool: pool)
+        } else {
+            weights.output.multiplyTransposed(gradLogits, count: outputs, into: &gradSelected, pool: pool)
+        }
         var gradFinal = [Float](repeating: 0, count: outputs * hidden)
         Norms.rmsNormBackward(
             input: tape.finalInput, gradOutput: gradSelected, gradInput: &gradFinal, rows: outputs, width: hidden,

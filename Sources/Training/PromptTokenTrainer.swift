@@ -48,13 +48,9 @@ public final class PromptTokenTrainer {
     @discardableResult
     public func train(on sequence: TrainingSequence) throws -> Progress {
         if stepsThisRun == 0 { started = ContinuousClock.now }
-        var gradient = [Float](repeating: 0, count: tokens.embeddings.count)
-        var loss = 0.0
-        for cut in sequence.cuts {
-            let evaluation = try objective.evaluate(sequence, cut: cut, promptTokens: tokens)
-            loss += evaluation.loss
-            for i in 0..<gradient.count { gradient[i] += evaluation.gradient[i] }
-        }
+        let evaluation = try objective.evaluate(sequence, cuts: sequence.cuts, promptTokens: tokens)
+        var gradient = evaluation.gradient
+        var loss = evaluation.losses.reduce(0, +)
         let scale = 1 / Float(max(sequence.cuts.count, 1))
         for i in 0..<gradient.count { gradient[i] *= scale }
         loss /= Double(max(sequence.cuts.count, 1))

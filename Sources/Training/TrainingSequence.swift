@@ -29,11 +29,13 @@ public final class TrainingSequence {
             throw ModelError(
                 "cut \(bad) of a \(tokens.count)-token sequence leaves fewer than \(n + 1) tokens after it (or is before position 1)")
         }
-        let capacity = tokens.count + n * v
-        guard capacity <= model.config.contextLength else {
+        guard tokens.count + n * v <= model.config.contextLength else {
             throw ModelError(
                 "a training sequence of \(tokens.count) tokens plus \(n * v) prompt rows does not fit the context of \(model.config.contextLength)")
         }
+        // Room for the prompt rows of every cut at once (the model's context caps it; the
+        // objective then runs the cuts in several batches).
+        let capacity = tokens.count + max(cuts.count, 1) * n * v
         let rows = Array(Set(cuts.flatMap { c in c..<c + n })).sorted()
         let cache = model.makeCache(capacity: capacity)
         teacherLogits = try model.forward(tokens: tokens, cache: cache, logitRows: rows)

@@ -69,8 +69,14 @@ struct Train: ParsableCommand {
     var checkpointEvery = 25
     @Flag(help: "Resume from --checkpoint.")
     var resume = false
-    @Option(help: "Prepared examples: read from this file when it exists (made with the same model), else prepared and written to it.")
+    @Option(help: "Prepared examples: read from this file when it exists (made with the same model); missing ones (up to --conversations + --held-out) are prepared and the file is rewritten every 50 examples, so an interrupted preparation resumes.")
     var examples: String?
+    @Option(help: "Matrix arithmetic of the frozen model's own passes: the self-distilled replies, the teacher distributions and the prefix keys and values the prompt rows attend to. int8 (the default where the CPU has AVX-512 VNNI) is what `ppd generate` runs; float32 is the exact reference. The prompt rows' forward and backward passes are always float32.")
+    var teacherArithmetic: MatrixArithmetic = .fastest
+    @Option(help: "Guess vocabulary (ppd-guess-vocab/1 JSON), or \"none\": the prompt rows' logits, loss and guess ranks then cover only its --guess-head-size most frequent tokens, the guess head `ppd generate --ppd` ranks their guesses with (a row then costs a sixteenth of the output layer at 16384 tokens). \"none\": the full vocabulary, the paper's objective. Default: the shipped vocabulary (\(Defaults.guessVocabularyPath)) when present, else none.")
+    var guessVocab: String?
+    @Option(help: "Tokens of the guess head (with a guess vocabulary).")
+    var guessHeadSize = Defaults.guessHeadSize
 
     func validate() throws {
         guard PromptTemplate.named(template) != nil else {
@@ -88,6 +94,10 @@ struct Train: ParsableCommand {
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let transformer = try Transformer(file: file, threads: threads)
         let modelSHA256 = try SHA256.hex(ofFile: path)
+        // The frozen model's own passes (replies, teacher rows, prefix keys and values) run as `ppd generate` runs them.
+        let teacher = teacherArithmetic == .float32 ? transformer : try Transformer(file: file, threads: threads, arithmetic: teacherArithmetic)
+        let guessHead = try Defaults.guessHead(option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { log($0) })
+        if let guessHead { log("prompt rows over the guess head: the \(guessHead.head.tokens.count) most frequent tokens of \(guessHead.file)") }
         let clock = ContinuousClock.now
 
         // 1. Conversations, shuffled with the seed; training ones first, then held-out ones.
@@ -104,23 +114,35 @@ struct Train: ParsableCommand {
         var prepared: [TrainingExamples.Example] = []
         let started = ContinuousClock.now
         let examplesURL = self.examples.map { URL(fileURLWithPath: $0) }
+        var description =
+            "template \(template), reply \(reply.rawValue) (\(replyTokens) tokens, \(teacherArithmetic.rawValue) arithmetic), max length \(maxLength), \(cuts) cuts, \(numPromptTokens) prompt tokens, seed \(seed), from \(data)"
         if let examplesURL, FileManager.default.fileExists(atPath: examplesURL.path) {
-            prepared = Array(try TrainingExamples.File.load(from: examplesURL, modelSHA256: modelSHA256).examples.prefix(wanted))
-            log("read \(prepared.count) prepared examples from \(examplesURL.path)")
-        }
-        for conversation in pool where prepared.count < wanted && (examplesURL.map { !FileManager.default.fileExists(atPath: $0.path) } ?? true) {
-            if let example = try examples.example(conversation, model: transformer, tokenizer: tokenizer, random: &random) {
-                prepared.append(example)
-                let rate = Double(prepared.count) / started.secondsSince()
-                progress("preparing examples \(prepared.count)/\(wanted), \(String(format: "%.2f", rate))/s, ETA \(Int(Double(wanted - prepared.count) / rate)) s")
+            let file = try TrainingExamples.File.load(from: examplesURL, modelSHA256: modelSHA256)
+            prepared = Array(file.examples.prefix(wanted))
+            log("read \(prepared.count) prepared examples from \(examplesURL.path) (\(file.description))")
+            if file.examples.count < wanted {
+                description = file.description + "; extended to \(wanted) with: " + description
+            } else {
+                description = file.description
             }
         }
-        endProgress()
-        if let examplesURL, !FileManager.default.fileExists(atPath: examplesURL.path) {
-            let description =
-                "template \(template), reply \(reply.rawValue) (\(replyTokens) tokens), max length \(maxLength), \(cuts) cuts, \(numPromptTokens) prompt tokens, seed \(seed), from \(data)"
-            try TrainingExamples.File(modelSHA256: modelSHA256, description: description, examples: prepared).save(to: examplesURL)
-            log("wrote \(prepared.count) prepared examples to \(examplesURL.path)")
+        if prepared.count < wanted {
+            let done = Set(prepared.map(\.id))
+            let before = prepared.count
+            func save() throws {
+                guard let examplesURL else { return }
+                try TrainingExamples.File(modelSHA256: modelSHA256, description: description, examples: prepared).save(to: examplesURL)
+            }
+            for conversation in pool where prepared.count < wanted && !done.contains(conversation.id) {
+                guard let example = try examples.example(conversation, model: teacher, tokenizer: tokenizer, random: &random) else { continue }
+                prepared.append(example)
+                let rate = Double(prepared.count - before) / started.secondsSince()
+                progress("preparing examples \(prepared.count)/\(wanted), \(String(format: "%.2f", rate))/s, ETA \(Int(Double(wanted - prepared.count) / rate)) s")
+                if prepared.count % 50 == 0 { try save() }
+            }
+            endProgress()
+            try save()
+            if let examplesURL { log("wrote \(prepared.count) prepared examples to \(examplesURL.path)") }
         }
         guard prepared.count > heldOut else { throw ValidationError("only \(prepared.count) usable conversations in \(data)") }
         let training = Array(prepared.prefix(prepared.count - heldOut)), evaluation = Array(prepared.suffix(heldOut))
@@ -142,11 +164,11 @@ struct Train: ParsableCommand {
         tokens.baseModelSHA256 = modelSHA256
         let totalSteps = training.count * epochs
         let trainer = PromptTokenTrainer(
-            objective: PromptTokenObjective(model: transformer, loss: DistillationLoss(kind: loss)), tokens: tokens, learningRate: lr,
+            objective: PromptTokenObjective(model: transformer, loss: DistillationLoss(kind: loss), head: guessHead?.head), tokens: tokens, learningRate: lr,
             totalSteps: totalSteps, weightDecay: weightDecay, state: state)
 
         func sequence(_ example: TrainingExamples.Example) throws -> TrainingSequence {
-            try TrainingSequence(model: transformer, tokens: example.tokens, cuts: example.cuts, promptTokens: numPromptTokens, virtualTokens: virtualTokens)
+            try TrainingSequence(model: teacher, tokens: example.tokens, cuts: example.cuts, promptTokens: numPromptTokens, virtualTokens: virtualTokens)
         }
         func accuracyTable(_ label: String) throws -> [[Double]] {
             let sequences = try evaluation.map(sequence)
@@ -163,7 +185,7 @@ struct Train: ParsableCommand {
 
         // 4. Training.
         let summary =
-            "ppd train: \(training.count) ShareGPT conversations x \(epochs) epochs, template \(template), reply \(reply.rawValue), \(cuts) cuts, lr \(lr) cosine, loss \(loss.rawValue), seed \(seed)"
+            "ppd train: \(training.count) ShareGPT conversations x \(epochs) epochs, template \(template), reply \(reply.rawValue), \(cuts) cuts, lr \(lr) cosine, loss \(loss.rawValue), seed \(seed), teacher \(teacherArithmetic.rawValue), guess head \(guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)")"
         let firstStep = trainer.step
         for epoch in 0..<epochs {
             for (index, example) in training.enumerated() where epoch * training.count + index >= firstStep {
@@ -189,7 +211,8 @@ struct Train: ParsableCommand {
             if let accuracyOut {
                 let report: [String: Any] = [
                     "format": "ppd-accuracy/1", "prompt_tokens": out, "model_sha256": modelSHA256, "template": template,
-                    "held_out_sequences": evaluation.count,
+                    "held_out_sequences": evaluation.count, "arithmetic": teacherArithmetic.rawValue,
+                    "guess_vocabulary": guessHead.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
                     "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
                     "accuracies": accuracy,
                 ]

@@ -10,15 +10,7 @@ import XCTest
 extension PromptDecoderTests {
     /// A tiny model whose every matrix is repacked for int8 (rows multiples of 4, columns of 128).
     func int8Model(_ architecture: TinyModel.Architecture, seed: UInt64, vocab: Int = 20) throws -> (Transformer, Transformer) {
-        var spec = TinyModel(architecture)
-        spec.seed = seed
-        spec.vocab = vocab
-        spec.context = 192
-        spec.hidden = 128
-        spec.headDim = 32
-        spec.ffn = 256
-        spec.matrixTypes = [.q8_0, .q4_0]
-        let path = try spec.write()
+        let path = try TinyModel.int8Ready(architecture, seed: seed, vocab: vocab).write()
         return (
             try ModelLoader.load(path: path, threads: Int(seed % 2) + 1, arithmetic: .int8),
             try ModelLoader.load(path: path, threads: 1, arithmetic: .float32)

@@ -38,6 +38,20 @@ public struct TinyModel {
         }
     }
 
+    /// A tiny model whose every matrix has an int8 form (`MatrixArithmetic.int8`): rows
+    /// multiples of 4, columns of 128, Q8_0 and Q4_0 matrices.
+    public static func int8Ready(_ architecture: Architecture, seed: UInt64, vocab: Int) -> TinyModel {
+        var spec = TinyModel(architecture)
+        spec.seed = seed
+        spec.vocab = vocab
+        spec.context = 192
+        spec.hidden = 128
+        spec.headDim = 32
+        spec.ffn = 256
+        spec.matrixTypes = [.q8_0, .q4_0]
+        return spec
+    }
+
     /// Writes the model to a new temporary file and returns its path.
     public func write() throws -> String {
         let path = FileManager.default.temporaryDirectory

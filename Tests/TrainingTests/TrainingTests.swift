@@ -1,5 +1,6 @@
 import Decoding
 import Foundation
+import Kernels
 import Models
 import TestSupport
 import XCTest
@@ -73,6 +74,156 @@ final class TrainingTests: XCTestCase {
             }
             // The sequence's cache is left as it was: evaluating again gives the same loss.
             XCTAssertEqual(try objective.evaluate(sequence, cut: 13, promptTokens: prompt, backward: false).loss, evaluation.loss)
+        }
+    }
+
+    /// All cuts of a sequence run as one batch (each over its own prefix) give every cut's loss
+    /// and ranks bitwise as running it alone, and the sum of the single-cut gradients; also when
+    /// a short context splits the cuts into several batches.
+    func testBatchedCutsEqualCutsRunAlone() throws {
+        for (architecture, attention, context) in [
+            (TinyModel.Architecture.gemma3, PromptTokens.Attention.ensemble, 256), (.llama, .decoder, 256), (.gemma3, .encoder, 30),
+        ] {
+            var spec = TinyModel(architecture)
+            spec.seed = 7
+            spec.vocab = 24
+            spec.context = context
+            let model = try ModelLoader.load(path: try spec.write(), threads: 2)
+            var random = SplitMix(state: 11)
+            let tokens: [Int32] = [2] + (0..<21).map { _ in Int32(4 + random.int(20)) }
+            let cuts = [3, 6, 10, 13, 17]
+            let sequence = try TrainingSequence(model: model, tokens: tokens, cuts: cuts, promptTokens: 2, virtualTokens: 2)
+            var prompt = try PromptTokens.random(count: 2, virtualTokens: 2, hiddenSize: model.config.hiddenSize, seed: 5, scale: 1)
+            prompt.attention = attention
+            let objective = PromptTokenObjective(model: model)
+            let batch = try objective.evaluate(sequence, cuts: cuts, promptTokens: prompt)
+            var summed = [Float](repeating: 0, count: prompt.embeddings.count)
+            for (j, cut) in cuts.enumerated() {
+                let alone = try objective.evaluate(sequence, cut: cut, promptTokens: prompt)
+                XCTAssertEqual(batch.losses[j], alone.loss, "\(architecture) cut \(cut)")
+                XCTAssertEqual(batch.ranks[j], alone.ranks, "\(architecture) cut \(cut)")
+                for i in 0..<summed.count { summed[i] += alone.gradient[i] }
+            }
+            let gap = zip(batch.gradient, summed).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertEqual(gap, 0, "\(architecture) \(attention) context \(context): largest difference \(gap) of \(summed.map { abs($0) }.max() ?? 0)")
+            XCTAssertEqual(try objective.evaluate(sequence, cuts: [], promptTokens: prompt).losses, [])
+        }
+    }
+
+    /// Prompt rows over a guess head: compact logits bitwise the full layer's at the head's
+    /// tokens; the loss is the full objective's formula on those tokens (teacher renormalised
+    /// over them); its gradient matches central differences; ranks count among the head, and a
+    /// greedy token outside it is a miss; batched cuts equal cuts run alone.
+    func testGuessHeadObjective() throws {
+        for architecture in TinyModel.Architecture.allCases {
+            let model = try tinyModel(architecture, seed: 3)
+            var random = SplitMix(state: 21)
+            let tokens: [Int32] = [2] + (0..<20).map { _ in Int32(4 + random.int(20)) }
+            let cuts = [5, 9, 14]
+            let sequence = try TrainingSequence(model: model, tokens: tokens, cuts: cuts, promptTokens: 2, virtualTokens: 2)
+            let prompt = try PromptTokens.random(count: 2, virtualTokens: 2, hiddenSize: model.config.hiddenSize, seed: 8, scale: 1)
+            let headTokens = (0..<24).filter { $0 % 3 != 1 }.map(Int32.init)  // 16 of 24, gaps between them
+            let head = try model.makeGuessHead(tokens: headTokens)
+            let full = PromptTokenObjective(model: model), restricted = PromptTokenObjective(model: model, head: head)
+            let vocab = model.config.vocabSize, k = headTokens.count, n = 2, v = 2
+
+            // Compact logits are the full layer's at the head's tokens.
+            let embeddings = prompt.embeddings
+            let mask = VerificationLayout.prefillMask(inputCount: 0, promptTokens: n, virtualTokens: v, attention: prompt.attention)
+            let positions = (0..<(n * v)).map { Int32(tokens.count + $0 / v) }
+            let cache = model.makeCache(capacity: 64)
+            _ = try model.forward(tokens: tokens, cache: cache)
+            let fullLogits = try model.forward(
+                embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: nil, recordingInto: ForwardTape())
+            cache.truncate(to: tokens.count)
+            let compact = try model.forward(
+                embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: nil, head: head, recordingInto: ForwardTape())
+            XCTAssertEqual(compact.vocabSize, k)
+            for r in 0..<(n * v) {
+                XCTAssertEqual(Array(compact.row(r)), headTokens.map { fullLogits.row(r)[fullLogits.row(r).startIndex + Int($0)] })
+            }
+
+            // The loss is the formula on the head's tokens; the gradient matches central differences.
+            let cut = 9
+            let e = try restricted.evaluate(sequence, cut: cut, promptTokens: prompt)
+            var teacher: [Float] = []
+            for t in 0..<n { teacher += try sequence.teacher(cut: cut, promptToken: t) }
+            let compactTeacher = (0..<n).flatMap { t in headTokens.map { teacher[t * vocab + Int($0)] } }
+            var cutMask = mask
+            cutMask.visibleCacheSlots = cut
+            let student = try model.forward(
+                embeddings: embeddings, positions: (0..<(n * v)).map { Int32(cut + $0 / v) }, mask: cutMask, cache: sequence.cache,
+                logitRows: nil, head: head, recordingInto: ForwardTape())
+            sequence.cache.truncate(to: tokens.count)
+            XCTAssertEqual(
+                e.loss, DistillationLoss().evaluate(student: student.values, teacher: compactTeacher, promptTokens: n, virtualTokens: v, vocab: k).loss)
+            XCTAssertGreaterThan(e.loss, 0)
+            let scale = e.gradient.map { abs(Double($0)) }.max() ?? 1
+            XCTAssertGreaterThan(scale, 0)
+            var worst = 0.0
+            for _ in 0..<12 {
+                let i = random.int(prompt.embeddings.count)
+                func loss(_ delta: Float) throws -> Double {
+                    var moved = prompt
+                    moved.withMutableEmbeddings { $0[i] += delta }
+                    return try restricted.evaluate(sequence, cut: cut, promptTokens: moved, backward: false).loss
+                }
+                worst = max(worst, abs((try loss(1e-2) - loss(-1e-2)) / 2e-2 - Double(e.gradient[i])) / scale)
+            }
+            XCTAssertLessThan(worst, 5e-3, "\(architecture)")
+
+            // Batched cuts equal cuts run alone; ranks count among the head.
+            let batch = try restricted.evaluate(sequence, cuts: cuts, promptTokens: prompt)
+            let fullBatch = try full.evaluate(sequence, cuts: cuts, promptTokens: prompt, backward: false)
+            XCTAssertNotEqual(batch.losses, fullBatch.losses)
+            for (j, c) in cuts.enumerated() {
+                let alone = try restricted.evaluate(sequence, cut: c, promptTokens: prompt)
+                XCTAssertEqual(batch.losses[j], alone.loss)
+                XCTAssertEqual(batch.ranks[j], alone.ranks)
+                // The same ranks as the full objective ranking among the head's tokens.
+                let flags = (0..<vocab).map { headTokens.contains(Int32($0)) }
+                XCTAssertEqual(alone.ranks, try full.evaluate(sequence, cut: c, promptTokens: prompt, backward: false, rankedAmong: flags).ranks)
+            }
+            // Ranking among a head and among flagged tokens at once is an error.
+            XCTAssertThrowsError(try restricted.evaluate(sequence, cut: cut, promptTokens: prompt, rankedAmong: [Bool](repeating: true, count: vocab)))
+        }
+    }
+
+    /// A sequence prepared by the int8 model (replies, teacher rows, prefix keys and values, as
+    /// `ppd train` does by default) under a float32 objective: the teacher rows are the int8
+    /// model's logits, and the gradient still matches central differences (the prefix is a
+    /// constant of the prompt rows' function).
+    func testInt8TeacherUnderFloatObjective() throws {
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+        let path = try TinyModel.int8Ready(.gemma3, seed: 4, vocab: 32).write()
+        let teacherModel = try ModelLoader.load(path: path, threads: 2, arithmetic: .int8)
+        let model = try ModelLoader.load(path: path, threads: 2, arithmetic: .float32)
+        var random = SplitMix(state: 5)
+        let tokens: [Int32] = [2] + (0..<20).map { _ in Int32(4 + random.int(28)) }
+        let sequence = try TrainingSequence(model: teacherModel, tokens: tokens, cuts: [7, 12], promptTokens: 2, virtualTokens: 1)
+        let int8Logits = try teacherModel.forward(tokens: tokens, cache: teacherModel.makeCache(capacity: 32))
+        let floatLogits = try model.forward(tokens: tokens, cache: model.makeCache(capacity: 32))
+        XCTAssertEqual(Array(try sequence.teacher(cut: 12, promptToken: 1)), Array(int8Logits.row(13)))
+        XCTAssertNotEqual(Array(try sequence.teacher(cut: 12, promptToken: 1)), Array(floatLogits.row(13)))
+        let prompt = try PromptTokens.random(count: 2, virtualTokens: 1, hiddenSize: model.config.hiddenSize, seed: 6, scale: 1)
+        let objective = PromptTokenObjective(model: model)
+        let e = try objective.evaluate(sequence, cuts: [7, 12], promptTokens: prompt)
+        let scale = e.gradient.map { abs(Double($0)) }.max() ?? 1
+        XCTAssertGreaterThan(scale, 0)
+        var worst = 0.0
+        for _ in 0..<12 {
+            let i = random.int(prompt.embeddings.count)
+            func loss(_ delta: Float) throws -> Double {
+                var moved = prompt
+                moved.withMutableEmbeddings { $0[i] += delta }
+                return try objective.evaluate(sequence, cuts: [7, 12], promptTokens: moved, backward: false).losses.reduce(0, +)
+            }
+            worst = max(worst, abs((try loss(1e-2) - loss(-1e-2)) / 2e-2 - Double(e.gradient[i])) / scale)
+        }
+        XCTAssertLessThan(worst, 5e-3)
+        // The int8 model itself cannot run the objective's backward.
+        XCTAssertThrowsError(try PromptTokenObjective(model: teacherModel).evaluate(sequence, cut: 7, promptTokens: prompt)) {
+            XCTAssertTrue("\($0)".contains("float32"), "\($0)")
         }
     }
 
