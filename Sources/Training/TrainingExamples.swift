@@ -53,8 +53,7 @@ public struct TrainingExamples {
     ) throws -> Example? {
         guard let userIndex = conversation.turns.firstIndex(where: { $0.role == .user }) else { return nil }
         let context = tokenizer.encode(template.prompt(conversation.turns[userIndex].text))
-        let n = promptTokens
-        guard context.count + n + 2 <= maxLength else { return nil }
+        guard context.count + promptTokens + 2 <= maxLength else { return nil }
         var reply: [Int32]
         switch self.reply {
         case .selfDistilled(let length):
@@ -65,14 +64,21 @@ public struct TrainingExamples {
             reply = Array(tokenizer.encode(template.replyLead + answer.text, addSpecial: false).prefix(maxLength - context.count))
         }
         let tokens = context + reply
-        // Cuts c in [replyStart, tokens.count - n - 1]: the context ends inside the reply (c = replyStart
-        // cuts right after the template's assistant prefix) and n + 1 tokens follow.
-        let low = context.count, high = tokens.count - n - 1
+        guard let cuts = cuts(tokens: tokens, replyStart: context.count, random: &random) else { return nil }
+        return Example(id: conversation.id, tokens: tokens, replyStart: context.count, cuts: cuts)
+    }
+
+    /// `cutsPerSequence` distinct cuts (fewer when the reply is short), ascending, drawn
+    /// uniformly from [replyStart, tokens.count - promptTokens - 1]: the context ends inside the
+    /// reply (replyStart cuts right after the template's assistant prefix) and promptTokens + 1
+    /// tokens follow. Nil when the reply leaves no room for a cut.
+    public func cuts(tokens: [Int32], replyStart low: Int, random: inout RandomSource) -> [Int]? {
+        let high = tokens.count - promptTokens - 1
         guard high >= low else { return nil }
         var cuts = Set<Int>()
         let wanted = min(cutsPerSequence, high - low + 1)
         while cuts.count < wanted { cuts.insert(low + Int(random.next() % UInt64(high - low + 1))) }
-        return Example(id: conversation.id, tokens: tokens, replyStart: low, cuts: cuts.sorted())
+        return cuts.sorted()
     }
 
     /// A file of prepared examples (self-distilled replies take most of the preparation time):

@@ -71,6 +71,8 @@ struct Train: ParsableCommand {
     var resume = false
     @Option(help: "Prepared examples: read from this file when it exists (made with the same model); missing ones (up to --conversations + --held-out) are prepared and the file is rewritten every 50 examples, so an interrupted preparation resumes.")
     var examples: String?
+    @Flag(help: "Draw --cuts fresh cuts per prepared training example (seeded with --seed) instead of the cuts stored in --examples: more cuts per reply without preparing the replies again. Held-out examples keep their cuts.")
+    var recut = false
     @Option(help: "Matrix arithmetic of the frozen model's own passes: the self-distilled replies, the teacher distributions and the prefix keys and values the prompt rows attend to. int8 (the default where the CPU has AVX-512 VNNI) is what `ppd generate` runs; float32 is the exact reference. The prompt rows' forward and backward passes are always float32.")
     var teacherArithmetic: MatrixArithmetic = .fastest
     @Option(help: "Guess vocabulary (ppd-guess-vocab/1 JSON), or \"none\": the prompt rows' logits, loss and guess ranks then cover only its --guess-head-size most frequent tokens, the guess head `ppd generate --ppd` ranks their guesses with (a row then costs a sixteenth of the output layer at 16384 tokens). \"none\": the full vocabulary, the paper's objective. Default: the shipped vocabulary (\(Defaults.guessVocabularyPath)) when present, else none.")
@@ -144,6 +146,15 @@ struct Train: ParsableCommand {
             try save()
             if let examplesURL { log("wrote \(prepared.count) prepared examples to \(examplesURL.path)") }
         }
+        if recut {
+            var cutRandom = RandomSource(seed: seed &+ 0x5EED)
+            // Training examples only: the held-out cuts stay as stored, comparable across runs.
+            for i in prepared.indices.dropLast(heldOut) {
+                prepared[i].cuts =
+                    examples.cuts(tokens: prepared[i].tokens, replyStart: prepared[i].replyStart, random: &cutRandom) ?? prepared[i].cuts
+            }
+            log("drew \(prepared.reduce(0) { $0 + $1.cuts.count }) fresh cuts (up to \(cuts) per example)")
+        }
         guard prepared.count > heldOut else { throw ValidationError("only \(prepared.count) usable conversations in \(data)") }
         let training = Array(prepared.prefix(prepared.count - heldOut)), evaluation = Array(prepared.suffix(heldOut))
         log("\(training.count) training and \(evaluation.count) held-out sequences (\(training.reduce(0) { $0 + $1.tokens.count }) training tokens), prepared in \(Int(started.secondsSince())) s")
@@ -185,7 +196,7 @@ struct Train: ParsableCommand {
 
         // 4. Training.
         let summary =
-            "ppd train: \(training.count) ShareGPT conversations x \(epochs) epochs, template \(template), reply \(reply.rawValue), \(cuts) cuts, lr \(lr) cosine, loss \(loss.rawValue), seed \(seed), teacher \(teacherArithmetic.rawValue), guess head \(guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)")"
+            "ppd train: \(training.count) ShareGPT conversations x \(epochs) epochs, template \(template), reply \(reply.rawValue), \(cuts) cuts\(recut ? " (redrawn)" : ""), lr \(lr) cosine, loss \(loss.rawValue), seed \(seed), teacher \(teacherArithmetic.rawValue), guess head \(guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)")"
         let firstStep = trainer.step
         for epoch in 0..<epochs {
             for (index, example) in training.enumerated() where epoch * training.count + index >= firstStep {
