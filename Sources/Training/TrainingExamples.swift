@@ -81,6 +81,31 @@ public struct TrainingExamples {
         return cuts.sorted()
     }
 
+    /// Examples from `pool`, in its order, until there are `wanted`: `existing` first (as many
+    /// as wanted), then one per further conversation that gives one, skipping conversations
+    /// `existing` already holds (by id). `checkpoint` receives all examples so far after every
+    /// `checkpointEvery` new ones and once at the end when any were added, so that an
+    /// interrupted preparation loses little and resumes from the saved ones; `progress` gets
+    /// the count after each new example.
+    public func prepare(
+        pool: [Conversation], wanted: Int, existing: [Example], model: LanguageModel, tokenizer: SentencePieceTokenizer,
+        random: inout RandomSource, checkpointEvery: Int = 50, checkpoint: ([Example]) throws -> Void = { _ in },
+        progress: (Int) -> Void = { _ in }
+    ) throws -> [Example] {
+        var prepared = Array(existing.prefix(wanted))
+        let held = Set(prepared.map(\.id))
+        var added = 0
+        for conversation in pool where prepared.count < wanted && !held.contains(conversation.id) {
+            guard let example = try example(conversation, model: model, tokenizer: tokenizer, random: &random) else { continue }
+            prepared.append(example)
+            added += 1
+            progress(prepared.count)
+            if added % max(checkpointEvery, 1) == 0 { try checkpoint(prepared) }
+        }
+        if added > 0 && added % max(checkpointEvery, 1) != 0 { try checkpoint(prepared) }
+        return prepared
+    }
+
     /// A file of prepared examples (self-distilled replies take most of the preparation time):
     /// JSON `{"format": "ppd-examples/1", "model_sha256", "description", "examples": [...]}`.
     public struct File: Codable, Equatable {

@@ -129,21 +129,19 @@ struct Train: ParsableCommand {
             }
         }
         if prepared.count < wanted {
-            let done = Set(prepared.map(\.id))
             let before = prepared.count
-            func save() throws {
-                guard let examplesURL else { return }
-                try TrainingExamples.File(modelSHA256: modelSHA256, description: description, examples: prepared).save(to: examplesURL)
-            }
-            for conversation in pool where prepared.count < wanted && !done.contains(conversation.id) {
-                guard let example = try examples.example(conversation, model: teacher, tokenizer: tokenizer, random: &random) else { continue }
-                prepared.append(example)
-                let rate = Double(prepared.count - before) / started.secondsSince()
-                progress("preparing examples \(prepared.count)/\(wanted), \(String(format: "%.2f", rate))/s, ETA \(Int(Double(wanted - prepared.count) / rate)) s")
-                if prepared.count % 50 == 0 { try save() }
-            }
+            prepared = try examples.prepare(
+                pool: pool, wanted: wanted, existing: prepared, model: teacher, tokenizer: tokenizer, random: &random,
+                checkpoint: { examples in
+                    if let examplesURL {
+                        try TrainingExamples.File(modelSHA256: modelSHA256, description: description, examples: examples).save(to: examplesURL)
+                    }
+                },
+                progress: { count in
+                    let rate = Double(count - before) / started.secondsSince()
+                    progress("preparing examples \(count)/\(wanted), \(String(format: "%.2f", rate))/s, ETA \(Int(Double(wanted - count) / rate)) s")
+                })
             endProgress()
-            try save()
             if let examplesURL { log("wrote \(prepared.count) prepared examples to \(examplesURL.path)") }
         }
         if recut {

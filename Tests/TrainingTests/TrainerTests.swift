@@ -44,6 +44,32 @@ final class TrainerTests: XCTestCase {
         XCTAssertNil(try examples.example(conversation, model: model, tokenizer: tokenizer, random: &random))
     }
 
+    /// Preparing examples saves them as it goes, and a preparation resumed from the saved ones
+    /// adds only conversations it does not hold, up to the number wanted.
+    func testPreparationCheckpointsAndResumes() throws {
+        let (model, tokenizer) = try tiny()
+        let pool = (0..<9).map { Conversation(id: "c\($0)", turns: [(.user, "abc \($0)"), (.assistant, "abc")]) }
+        let examples = TrainingExamples(reply: .selfDistilled(tokens: 10), cutsPerSequence: 2, promptTokens: 2)
+        var random = RandomSource(seed: 1)
+        var saved: [[TrainingExamples.Example]] = []
+        let first = try examples.prepare(
+            pool: pool, wanted: 5, existing: [], model: model, tokenizer: tokenizer, random: &random, checkpointEvery: 2,
+            checkpoint: { saved.append($0) })
+        XCTAssertEqual(first.map(\.id), ["c0", "c1", "c2", "c3", "c4"])
+        XCTAssertEqual(saved.map(\.count), [2, 4, 5])
+        // Resume from the second checkpoint with the pool in another order.
+        let resumed = try examples.prepare(
+            pool: pool.reversed(), wanted: 7, existing: saved[1], model: model, tokenizer: tokenizer, random: &random)
+        XCTAssertEqual(resumed.map(\.id), ["c0", "c1", "c2", "c3", "c8", "c7", "c6"])
+        XCTAssertEqual(Array(resumed.prefix(4)), saved[1])
+        // Enough already: nothing is prepared or saved.
+        saved = []
+        let enough = try examples.prepare(
+            pool: pool, wanted: 3, existing: first, model: model, tokenizer: tokenizer, random: &random, checkpoint: { saved.append($0) })
+        XCTAssertEqual(enough, Array(first.prefix(3)))
+        XCTAssertTrue(saved.isEmpty)
+    }
+
     func testCheckpointRoundTripAndResume() throws {
         let (model, _) = try tiny()
         let tokens: [Int32] = [2] + (0..<24).map { Int32(4 + $0 % 40) }
