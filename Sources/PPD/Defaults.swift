@@ -5,7 +5,7 @@ import Foundation
 public enum Defaults {
     /// The default model's trained prompt tokens, relative to the repository root (the working
     /// directory of `swift run`).
-    public static let promptTokensPath = "Experiments/prompts/gemma-3-270m-3x1-run3.safetensors"
+    public static let promptTokensPath = "Experiments/prompts/gemma-3-270m-3x1-run7.safetensors"
 
     /// The guess vocabulary of the default model: token frequencies over 20,000 ShareGPT
     /// conversations (`ppd guess-vocab`), relative to the repository root.

@@ -42,6 +42,28 @@ final class TrainingTests: XCTestCase {
         return try ModelLoader.load(path: try spec.write(), threads: 2)
     }
 
+    /// The largest gap between `gradient` and central differences (step 1e-2) of `loss` at
+    /// `samples` random coordinates of `prompt`, relative to the gradient's largest entry
+    /// (which must be positive).
+    func worstFiniteDifferenceGap(
+        _ loss: (PromptTokens) throws -> Double, gradient: [Float], at prompt: PromptTokens, samples: Int, random: inout SplitMix
+    ) throws -> Double {
+        let scale = gradient.map { abs(Double($0)) }.max() ?? 0
+        XCTAssertGreaterThan(scale, 0)
+        var worst = 0.0
+        for _ in 0..<samples {
+            let i = random.int(prompt.embeddings.count)
+            func moved(_ delta: Float) -> PromptTokens {
+                var tokens = prompt
+                tokens.withMutableEmbeddings { $0[i] += delta }
+                return tokens
+            }
+            let numeric = (try loss(moved(1e-2)) - loss(moved(-1e-2))) / 2e-2
+            worst = max(worst, abs(numeric - Double(gradient[i])) / scale)
+        }
+        return worst
+    }
+
     /// The gradient of the whole objective (prompt rows over the cached prefix, virtual-token
     /// masks, mean of virtual logits, KL) against central differences, for every attention type.
     func testObjectiveGradientMatchesFiniteDifferences() throws {
@@ -54,19 +76,9 @@ final class TrainingTests: XCTestCase {
             prompt.attention = attention
             let objective = PromptTokenObjective(model: model)
             let evaluation = try objective.evaluate(sequence, cut: 13, promptTokens: prompt)
-            let scale = evaluation.gradient.map { abs(Double($0)) }.max() ?? 1
-            XCTAssertGreaterThan(scale, 0)
-            var worst = 0.0
-            for _ in 0..<16 {
-                let i = random.int(prompt.embeddings.count)
-                func loss(_ delta: Float) throws -> Double {
-                    var moved = prompt
-                    moved.withMutableEmbeddings { $0[i] += delta }
-                    return try objective.evaluate(sequence, cut: 13, promptTokens: moved, backward: false).loss
-                }
-                let numeric = (try loss(1e-2) - loss(-1e-2)) / 2e-2
-                worst = max(worst, abs(numeric - Double(evaluation.gradient[i])) / scale)
-            }
+            let worst = try worstFiniteDifferenceGap(
+                { try objective.evaluate(sequence, cut: 13, promptTokens: $0, backward: false).loss }, gradient: evaluation.gradient,
+                at: prompt, samples: 16, random: &random)
             XCTAssertLessThan(worst, 5e-3, "\(architecture) \(attention)")
             // A cut the sequence was not prepared for is an error, not a crash.
             XCTAssertThrowsError(try objective.evaluate(sequence, cut: 9, promptTokens: prompt)) {
@@ -158,18 +170,9 @@ final class TrainingTests: XCTestCase {
             XCTAssertEqual(
                 e.loss, DistillationLoss().evaluate(student: student.values, teacher: compactTeacher, promptTokens: n, virtualTokens: v, vocab: k).loss)
             XCTAssertGreaterThan(e.loss, 0)
-            let scale = e.gradient.map { abs(Double($0)) }.max() ?? 1
-            XCTAssertGreaterThan(scale, 0)
-            var worst = 0.0
-            for _ in 0..<12 {
-                let i = random.int(prompt.embeddings.count)
-                func loss(_ delta: Float) throws -> Double {
-                    var moved = prompt
-                    moved.withMutableEmbeddings { $0[i] += delta }
-                    return try restricted.evaluate(sequence, cut: cut, promptTokens: moved, backward: false).loss
-                }
-                worst = max(worst, abs((try loss(1e-2) - loss(-1e-2)) / 2e-2 - Double(e.gradient[i])) / scale)
-            }
+            let worst = try worstFiniteDifferenceGap(
+                { try restricted.evaluate(sequence, cut: cut, promptTokens: $0, backward: false).loss }, gradient: e.gradient, at: prompt,
+                samples: 12, random: &random)
             XCTAssertLessThan(worst, 5e-3, "\(architecture)")
 
             // Batched cuts equal cuts run alone; ranks count among the head.
@@ -208,18 +211,9 @@ final class TrainingTests: XCTestCase {
         let prompt = try PromptTokens.random(count: 2, virtualTokens: 1, hiddenSize: model.config.hiddenSize, seed: 6, scale: 1)
         let objective = PromptTokenObjective(model: model)
         let e = try objective.evaluate(sequence, cuts: [7, 12], promptTokens: prompt)
-        let scale = e.gradient.map { abs(Double($0)) }.max() ?? 1
-        XCTAssertGreaterThan(scale, 0)
-        var worst = 0.0
-        for _ in 0..<12 {
-            let i = random.int(prompt.embeddings.count)
-            func loss(_ delta: Float) throws -> Double {
-                var moved = prompt
-                moved.withMutableEmbeddings { $0[i] += delta }
-                return try objective.evaluate(sequence, cuts: [7, 12], promptTokens: moved, backward: false).losses.reduce(0, +)
-            }
-            worst = max(worst, abs((try loss(1e-2) - loss(-1e-2)) / 2e-2 - Double(e.gradient[i])) / scale)
-        }
+        let worst = try worstFiniteDifferenceGap(
+            { try objective.evaluate(sequence, cuts: [7, 12], promptTokens: $0, backward: false).losses.reduce(0, +) },
+            gradient: e.gradient, at: prompt, samples: 12, random: &random)
         XCTAssertLessThan(worst, 5e-3)
         // The int8 model itself cannot run the objective's backward.
         XCTAssertThrowsError(try PromptTokenObjective(model: teacherModel).evaluate(sequence, cut: 7, promptTokens: prompt)) {
