@@ -76,11 +76,11 @@ public struct PromptTokenObjective {
         guard tokens.count >= n else {
             throw ModelError("the training sequence was prepared for \(n) prompt tokens but only \(tokens.count) are given")
         }
-        // As many cuts per batch as the cache holds after the sequence (all of them unless the
-        // model's context is short).
         if head != nil && allowed != nil {
             throw ModelError("evaluate: rank among a guess head or among flagged tokens, not both")
         }
+        // As many cuts per batch as the cache holds after the sequence (all of them unless the
+        // model's context is short).
         let rows = n * tokens.virtualTokens
         let perBatch = max(1, (sequence.cache.capacity - sequence.tokens.count) / rows)
         var result = BatchEvaluation(losses: [], gradient: [Float](repeating: 0, count: tokens.embeddings.count), ranks: [])
