@@ -6,13 +6,10 @@ public struct AttentionMask: Sendable, Equatable {
     public let batchSize: Int
     /// batchSize x batchSize, row-major: `visible[i * batchSize + j]`.
     public let batchVisibility: [Bool]
-    /// When set, only the first `visibleCacheSlots` cached slots are visible to the batch (the
-    /// rest of the cache is hidden); nil: every cached slot. Training uses it to run the prompt
-    /// tokens of several cuts of one sequence over a single prefix pass.
-    public var visibleCacheSlots: Int?
     /// When set, one limit per batch token: token i sees only the cached slots below
-    /// `cacheSlotLimits[i]` (this takes precedence over `visibleCacheSlots`). Training runs the
-    /// prompt tokens of all cuts of one sequence as one batch, each cut over its own prefix.
+    /// `cacheSlotLimits[i]` (the rest of the cache is hidden from it); nil: every cached slot.
+    /// Training runs the prompt tokens of all cuts of one sequence as one batch over a single
+    /// prefix pass, each cut's rows limited to the slots before their cut.
     public var cacheSlotLimits: [Int]?
 
     /// A mask from an explicit visibility matrix.

@@ -278,18 +278,16 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     }
 
     /// Which slots batch token i may attend to: batch slots (from `cacheStart` on) as `mask` says,
-    /// cached slots below its `mask.cacheSlotLimits` entry or else `mask.visibleCacheSlots` (all
-    /// when both are nil), and only within `window`
-    /// positions when one is given.
+    /// cached slots below its `mask.cacheSlotLimits` entry (all when nil), and only within
+    /// `window` positions when one is given.
     func visibility(
         mask: AttentionMask, cacheStart: Int, positions: [Int32], slotPositions: [Int32], window: Int?
     ) -> (Int, Int) -> Bool {
-        let cacheLimit = mask.visibleCacheSlots ?? cacheStart
         let rowLimits = mask.cacheSlotLimits
         return { i, s in
             if s >= cacheStart {
                 if !mask.sees(i, s - cacheStart) { return false }
-            } else if s >= (rowLimits?[i] ?? cacheLimit) {
+            } else if let rowLimits, s >= rowLimits[i] {
                 return false
             }
             if let window, Int(positions[i]) - Int(slotPositions[s]) >= window { return false }

@@ -62,9 +62,7 @@ extension Transformer {
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache, logitRows: [Int]?,
         recordingInto tape: ForwardTape
     ) throws -> Logits {
-        guard arithmetic == .float32 else {
-            throw ModelError("\(file.path): training needs float32 arithmetic (the backward pass differentiates the float products); load the model with arithmetic: .float32")
-        }
+        try requireFloatArithmetic()
         return try run(embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: nil, tape: tape)
     }
 
@@ -78,9 +76,7 @@ extension Transformer {
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache, logitRows: [Int]?, head: GuessHead,
         recordingInto tape: ForwardTape
     ) throws -> Logits {
-        guard arithmetic == .float32 else {
-            throw ModelError("\(file.path): training needs float32 arithmetic (the backward pass differentiates the float products); load the model with arithmetic: .float32")
-        }
+        try requireFloatArithmetic()
         guard head.vocabSize == config.vocabSize, head.matrix.columns == config.hiddenSize, head.matrix.int8 == nil else {
             throw ModelError("\(file.path): the guess head was made for another model or for int8 arithmetic")
         }
@@ -98,6 +94,13 @@ extension Transformer {
         }
         tape.outputHead = head
         return Logits(rows: tape.outputRows, vocabSize: k, values: compact)
+    }
+
+    /// Throws for `.int8` arithmetic: a tape's backward differentiates the float32 products.
+    private func requireFloatArithmetic() throws {
+        guard arithmetic == .float32 else {
+            throw ModelError("\(file.path): training needs float32 arithmetic (the backward pass differentiates the float products); load the model with arithmetic: .float32")
+        }
     }
 
     /// The gradient of a scalar loss with respect to the input embeddings of the recorded forward

@@ -22,7 +22,8 @@ final class TransformerBackwardTests: XCTestCase {
             _ = try model.forward(tokens: prefix, cache: cache)
 
             // Four rows: two chains of two (like two virtual tokens of two prompt tokens) at
-            // positions cut, cut + 1; the cut hides the cache slots from `cut` on.
+            // positions cut, cut + 1; the first chain sees the cache slots before `cut`, the
+            // second only those before `cut - 2` (per-row limits, as batched training cuts use).
             let cut = 11
             let positions: [Int32] = [Int32(cut), Int32(cut), Int32(cut + 1), Int32(cut + 1)]
             var mask = AttentionMask(
@@ -33,7 +34,7 @@ final class TransformerBackwardTests: XCTestCase {
                     true, false, true, false,
                     false, true, false, true,
                 ])
-            mask.visibleCacheSlots = cut
+            mask.cacheSlotLimits = [cut, cut - 2, cut, cut - 2]  // the second chain sees a shorter prefix
             let embeddings = (0..<4 * hidden).map { _ in random.normal() }
             let weightsOfLoss = (0..<4 * model.config.vocabSize).map { _ in random.normal() }
 
@@ -80,8 +81,9 @@ final class TransformerBackwardTests: XCTestCase {
     }
 
     /// Hiding cache slots matters: the logits of a batch that sees only the first `cut` slots
-    /// equal those of the same batch over a cache that holds only those slots.
-    func testVisibleCacheSlotsHideTheRestOfTheCache() throws {
+    /// equal those of the same batch over a cache that holds only those slots; a limit list of
+    /// the wrong length is an error.
+    func testCacheSlotLimitsHideTheRestOfTheCache() throws {
         let model = try ModelLoader.load(path: try TinyModel(.gemma3).write())
         let tokens: [Int32] = (0..<12).map { Int32(4 + $0) }
         let full = model.makeCache(capacity: 32)
@@ -90,10 +92,15 @@ final class TransformerBackwardTests: XCTestCase {
         _ = try model.forward(tokens: Array(tokens.prefix(7)), cache: short)
         let embeddings = try model.embed([20, 21])
         var mask = AttentionMask.causal(2)
-        mask.visibleCacheSlots = 7
+        mask.cacheSlotLimits = [7, 7]
         let hidden = try model.forward(embeddings: embeddings, positions: [7, 8], mask: mask, cache: full, logitRows: nil)
         let plain = try model.forward(embeddings: embeddings, positions: [7, 8], mask: .causal(2), cache: short, logitRows: nil)
         XCTAssertEqual(hidden.values, plain.values)
+        // One limit per batch token, or an error (not an out-of-range read).
+        mask.cacheSlotLimits = [7]
+        XCTAssertThrowsError(try model.forward(embeddings: embeddings, positions: [7, 8], mask: mask, cache: full, logitRows: nil)) {
+            XCTAssertTrue("\($0)".contains("cache limits"), "\($0)")
+        }
     }
 }
 

@@ -162,7 +162,7 @@ final class TrainingTests: XCTestCase {
             for t in 0..<n { teacher += try sequence.teacher(cut: cut, promptToken: t) }
             let compactTeacher = (0..<n).flatMap { t in headTokens.map { teacher[t * vocab + Int($0)] } }
             var cutMask = mask
-            cutMask.visibleCacheSlots = cut
+            cutMask.cacheSlotLimits = [Int](repeating: cut, count: n * v)
             let student = try model.forward(
                 embeddings: embeddings, positions: (0..<(n * v)).map { Int32(cut + $0 / v) }, mask: cutMask, cache: sequence.cache,
                 logitRows: nil, head: head, recordingInto: ForwardTape())
@@ -215,6 +215,12 @@ final class TrainingTests: XCTestCase {
             { try objective.evaluate(sequence, cuts: [7, 12], promptTokens: $0, backward: false).losses.reduce(0, +) },
             gradient: e.gradient, at: prompt, samples: 12, random: &random)
         XCTAssertLessThan(worst, 5e-3)
+        // A guess head made on the int8 model (its rows repacked for int8) cannot serve the float
+        // objective's tape.
+        let int8Head = try teacherModel.makeGuessHead(tokens: (0..<16).map(Int32.init))
+        XCTAssertThrowsError(try PromptTokenObjective(model: model, head: int8Head).evaluate(sequence, cut: 7, promptTokens: prompt)) {
+            XCTAssertTrue("\($0)".contains("guess head"), "\($0)")
+        }
         // The int8 model itself cannot run the objective's backward.
         XCTAssertThrowsError(try PromptTokenObjective(model: teacherModel).evaluate(sequence, cut: 7, promptTokens: prompt)) {
             XCTAssertTrue("\($0)".contains("float32"), "\($0)")
