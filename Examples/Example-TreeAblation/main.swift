@@ -55,7 +55,7 @@ struct TreeAblation: ParsableCommand {
     var guessVocab: String?
     @Option(help: "Tokens of the guess head.")
     var guessHeadSize = Defaults.guessHeadSize
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
     var arithmetic: MatrixArithmetic = .fastest
 
     @Option(help: "Threads (default: all cores).")

@@ -1,4 +1,5 @@
 import CKernelSupport
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -9,18 +10,53 @@ public enum MatrixArithmetic: String, Sendable, CaseIterable, CustomStringConver
     /// Weights decoded to float, float activations (`MatrixKernel`): agrees with a float64
     /// reference to about 1e-5 in the logits.
     case float32
-    /// Activations quantized to int8 per 32 elements, integer dot products with AVX-512 VNNI
-    /// (`Int8Matrix`), as llama.cpp does on CPUs: several times faster, logits within a few
-    /// tenths of the float64 reference. Matrices of other encodings stay on float.
+    /// Activations quantized to int8 per 32 elements, exact integer dot products (`Int8Matrix`,
+    /// on AVX-512 VNNI or AVX2), as llama.cpp does on CPUs: several times faster, logits within a
+    /// few tenths of the float64 reference. Matrices of other encodings stay on float.
     case int8
 
     public var description: String { rawValue }
 
-    /// Whether this CPU runs the int8 kernels (AVX-512 F/BW and VNNI).
-    public static var isInt8Available: Bool { ppd_i8_available() != 0 }
+    /// Whether this CPU runs an int8 kernel (AVX-512 VNNI, or AVX2 with FMA).
+    public static var isInt8Available: Bool { Int8Kernel.preferred != nil }
 
     /// `.int8` where the CPU has the instructions, else `.float32`.
     public static var fastest: MatrixArithmetic { isInt8Available ? .int8 : .float32 }
+}
+
+/// The instructions an `Int8Matrix` product runs on. Every kernel gives bitwise the same results
+/// (exact integer sums, then one fixed sequence of float steps: `PPDInt8.h`), so the choice is
+/// about speed only.
+public enum Int8Kernel: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// 256-bit `vpmaddubsw` + `vpmaddwd` (x86-64 since Haswell / Zen).
+    case avx2
+    /// 512-bit `vpdpbusd` (Ice Lake, Sapphire Rapids, Zen 4 and later).
+    case avx512vnni = "avx512-vnni"
+
+    public var description: String { rawValue }
+
+    var cValue: ppd_i8_kernel {
+        switch self {
+        case .avx2: return PPD_I8_AVX2
+        case .avx512vnni: return PPD_I8_AVX512_VNNI
+        }
+    }
+
+    /// Whether this CPU runs the kernel.
+    public var isSupported: Bool { ppd_i8_supported(cValue) != 0 }
+
+    /// The environment variable that forces a kernel (`avx2` or `avx512-vnni`), for side-by-side
+    /// measurements and for testing the fallback on a CPU that has the faster one.
+    public static let environmentKey = "PPD_INT8_KERNEL"
+
+    /// The kernel products use: `PPD_INT8_KERNEL` when it names a supported kernel, else the
+    /// fastest supported one; nil when the CPU has neither (int8 arithmetic is then unavailable).
+    public static var preferred: Int8Kernel? {
+        if let name = ProcessInfo.processInfo.environment[environmentKey], let forced = Int8Kernel(rawValue: name) {
+            return forced.isSupported ? forced : nil
+        }
+        return [.avx512vnni, .avx2].first(where: \.isSupported)
+    }
 }
 
 /// A weight matrix repacked for int8 activations (see `PPDInt8.h`): each element an unsigned
@@ -33,15 +69,20 @@ public final class Int8Matrix: @unchecked Sendable {
     public let columns: Int
     /// Elements per sub-block with its own scale and offset (32; 16 for Q6_K).
     public let block: Int
+    /// The encoding the weights were repacked from.
+    public let type: TensorType
+    /// The instructions its products run on.
+    public let kernel: Int8Kernel
     private let weights: UnsafeMutableRawPointer
     private let scales: UnsafeMutablePointer<Float>
     private let mins: UnsafeMutablePointer<Float>
 
-    /// The repacked form of `matrix`, or nil when its encoding or shape has none (the rows must
-    /// be a multiple of 4 and the columns of 4 sub-blocks) or the CPU lacks VNNI.
-    public init?(_ matrix: QuantizedMatrix) {
+    /// The repacked form of `matrix` computing on `kernel`, or nil when its encoding or shape has
+    /// none (the rows must be a multiple of 4 and the columns of 4 sub-blocks) or the CPU lacks
+    /// the kernel's instructions.
+    public init?(_ matrix: QuantizedMatrix, kernel: Int8Kernel? = Int8Kernel.preferred) {
         let block = Int(ppd_i8_block(matrix.type.rawValue))
-        guard MatrixArithmetic.isInt8Available, block > 0, matrix.rows % 4 == 0, matrix.columns % (4 * block) == 0,
+        guard let kernel, kernel.isSupported, block > 0, matrix.rows % 4 == 0, matrix.columns % (4 * block) == 0,
               matrix.columns % matrix.type.blockSize == 0
         else { return nil }
         let subBlocks = matrix.rows * matrix.columns / block
@@ -60,6 +101,8 @@ public final class Int8Matrix: @unchecked Sendable {
         self.rows = matrix.rows
         self.columns = matrix.columns
         self.block = block
+        self.type = matrix.type
+        self.kernel = kernel
         self.weights = weights
         self.scales = scales
         self.mins = mins
@@ -102,15 +145,16 @@ public final class Int8Matrix: @unchecked Sendable {
         public let block: Int
         let bytes: UnsafeMutablePointer<UInt8>
 
-        /// Quantizes `count` rows of `columns` floats for matrices with sub-blocks of `block`.
-        public init(_ x: UnsafePointer<Float>, count: Int, columns: Int, block: Int) {
+        /// Quantizes `count` rows of `columns` floats for matrices with sub-blocks of `block`,
+        /// with `kernel`'s instructions (every kernel writes the same bytes).
+        public init(_ x: UnsafePointer<Float>, count: Int, columns: Int, block: Int, kernel: Int8Kernel) {
             self.count = count
             self.columns = columns
             self.block = block
             let rowBytes = ppd_i8_input_bytes(Int32(columns), Int32(block))
             bytes = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * rowBytes), alignment: 64)
                 .assumingMemoryBound(to: UInt8.self)
-            if count > 0 { ppd_i8_quantize(x, Int32(count), Int32(columns), Int32(block), bytes) }
+            if count > 0 { ppd_i8_quantize(kernel.cValue, x, Int32(count), Int32(columns), Int32(block), bytes) }
         }
 
         deinit { bytes.deallocate() }
@@ -118,7 +162,7 @@ public final class Int8Matrix: @unchecked Sendable {
 
     /// The input rows `x` quantized for this matrix (`Input`).
     public func quantize(_ x: UnsafePointer<Float>, count: Int) -> Input {
-        Input(x, count: count, columns: columns, block: block)
+        Input(x, count: count, columns: columns, block: block, kernel: kernel)
     }
 
     /// As `QuantizedMatrix.multiply(_:count:into:outputStride:rowRange:pool:)`.
@@ -160,7 +204,17 @@ public final class Int8Matrix: @unchecked Sendable {
 
     private func run(_ input: UnsafePointer<UInt8>, _ count: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int, _ rows: Range<Int>) {
         ppd_i8_multiply(
-            weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), input,
-            Int32(count), y, stride, Int32(rows.lowerBound), Int32(rows.upperBound))
+            kernel.cValue, type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns),
+            Int32(block), input, Int32(count), y, stride, Int32(rows.lowerBound), Int32(rows.upperBound))
+    }
+
+    /// The product computed one element at a time by the portable reference of the arithmetic
+    /// (`ppd_i8_multiply_reference`): what every kernel must match bit for bit. Slow; for tests.
+    public func referenceProduct(_ input: Input, into y: UnsafeMutablePointer<Float>, outputStride: Int, rowRange: Range<Int>) {
+        precondition(input.columns == columns && input.block == block, "input quantized for another matrix shape")
+        precondition(rowRange.lowerBound % 4 == 0 && rowRange.upperBound % 4 == 0, "reference rows are whole groups of 4")
+        ppd_i8_multiply_reference(
+            weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), input.bytes,
+            Int32(input.count), y, outputStride, Int32(rowRange.lowerBound), Int32(rowRange.upperBound))
     }
 }

@@ -15,7 +15,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     public let arithmetic: MatrixArithmetic
 
     /// Builds the architecture named by `general.architecture`; throws for others, for missing
-    /// tensors and for wrong shapes, and for `.int8` arithmetic on a CPU without AVX-512 VNNI.
+    /// tensors and for wrong shapes, and for `.int8` arithmetic on a CPU without an int8 kernel.
     /// With `.int8` the matrices are repacked here (about 1.3 bytes per weight; 0.3-0.5 s for
     /// Gemma 3 270M).
     public init(file: GGUFFile, threads: Int? = nil, arithmetic: MatrixArithmetic = .float32) throws {
@@ -30,7 +30,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             throw ModelError("\(file.path): \(config.heads) heads over \(config.kvHeads) kv heads of \(config.headDim) dims is not supported")
         }
         guard arithmetic != .int8 || MatrixArithmetic.isInt8Available else {
-            throw ModelError("\(file.path): int8 arithmetic needs AVX-512 VNNI, which this CPU lacks; use float32")
+            throw ModelError("\(file.path): int8 arithmetic needs AVX2 with FMA or AVX-512 VNNI (\(Int8Kernel.environmentKey) may name an unsupported kernel), which this CPU lacks; use float32")
         }
         self.file = file
         weights = try TransformerWeights(file: file, config: config).computing(with: arithmetic)

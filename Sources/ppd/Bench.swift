@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated input sizes of the cost curve.")
     var sizes = "1,2,4,8,16,32,64"
 
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
     var arithmetic: MatrixArithmetic = .fastest
 
     @Option(help: "Threads (default: all cores).")

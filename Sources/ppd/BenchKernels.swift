@@ -21,7 +21,7 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Input rows per product (1 = decode).")
     var inputs = 1
 
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
     var arithmetic: MatrixArithmetic = .fastest
 
     @Option(help: "Threads (default: all cores).")

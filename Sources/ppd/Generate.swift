@@ -28,7 +28,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 0
 
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI, the default where the CPU has it) or float32 (float activations, the exact reference).")
+    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
     var arithmetic: MatrixArithmetic = .fastest
 
     @Option(help: "Threads (default: all cores).")

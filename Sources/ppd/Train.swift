@@ -73,7 +73,7 @@ struct Train: ParsableCommand {
     var examples: String?
     @Flag(help: "Draw --cuts fresh cuts per prepared training example (seeded with --seed) instead of the cuts stored in --examples: more cuts per reply without preparing the replies again. Held-out examples keep their cuts.")
     var recut = false
-    @Option(help: "Matrix arithmetic of the frozen model's own passes: the self-distilled replies, the teacher distributions and the prefix keys and values the prompt rows attend to. int8 (the default where the CPU has AVX-512 VNNI) is what `ppd generate` runs; float32 is the exact reference. The prompt rows' forward and backward passes are always float32.")
+    @Option(help: "Matrix arithmetic of the frozen model's own passes: the self-distilled replies, the teacher distributions and the prefix keys and values the prompt rows attend to. int8 (the default where the CPU has AVX-512 VNNI or AVX2) is what `ppd generate` runs; float32 is the exact reference. The prompt rows' forward and backward passes are always float32.")
     var teacherArithmetic: MatrixArithmetic = .fastest
     @Option(help: "Guess vocabulary (ppd-guess-vocab/1 JSON), or \"none\": the prompt rows' logits, loss and guess ranks then cover only its --guess-head-size most frequent tokens, the guess head `ppd generate --ppd` ranks their guesses with (a row then costs a sixteenth of the output layer at 16384 tokens). \"none\": the full vocabulary, the paper's objective. Default: the shipped vocabulary (\(Defaults.guessVocabularyPath)) when present, else none.")
     var guessVocab: String?

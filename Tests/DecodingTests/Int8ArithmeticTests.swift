@@ -21,7 +21,7 @@ extension PromptDecoderTests {
     /// (How far int8 logits sit from float ones is measured on the real model, in
     /// `GoldenInt8Tests`: tiny random models amplify any perturbation through their layers.)
     func testInt8PrefillEqualsDecode() throws {
-        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no int8 kernel (AVX2 or AVX-512 VNNI)")
         for architecture in TinyModel.Architecture.allCases {
             for seed in [UInt64(1), 2] {
                 let (model, reference) = try int8Model(architecture, seed: seed, vocab: 96)
@@ -59,7 +59,7 @@ extension PromptDecoderTests {
     /// Greedy PPD equals autoregressive greedy with int8 arithmetic, with and without a guess
     /// head (a random part of the vocabulary, so the head's rows are padded to a multiple of 4).
     func testInt8GreedyPromptDecodingEqualsAutoregressiveGreedy() throws {
-        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no int8 kernel (AVX2 or AVX-512 VNNI)")
         var accepted = 0
         for architecture in TinyModel.Architecture.allCases {
             for seed in [UInt64(1), 2] {

@@ -1,3 +1,5 @@
+import CKernelSupport
+import Foundation
 import XCTest
 
 @testable import Kernels
@@ -12,7 +14,7 @@ final class Int8MatrixTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no int8 kernel (AVX2 or AVX-512 VNNI)")
     }
 
     /// Every repacked element stands for the value the float decoder gives it.
@@ -157,6 +159,114 @@ final class Int8MatrixTests: XCTestCase {
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: outputs[i], count: count * rows)).map(\.bitPattern), expected[i].map(\.bitPattern), "\(m.type) in two ranges")
             }
         }
+    }
+
+    /// Every int8 kernel this CPU runs gives bitwise the portable reference's products
+    /// (`ppd_i8_multiply_reference`), for every repacked type, batch sizes 1...80, row ranges
+    /// that cut groups of 4, and 1 and 2 threads. On a CPU with AVX-512 VNNI this also holds the
+    /// AVX2 kernel to the VNNI one.
+    func testEveryKernelMatchesTheReferenceBitwise() throws {
+        var random = RandomBlocks(state: 77)
+        let kernels = Int8Kernel.allCases.filter(\.isSupported)
+        let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 2)]
+        for type in Self.types {
+            let rows = 20, columns = 512
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            let x = inputs(80, columns, seed: 1.7)
+            try bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                for kernel in kernels {
+                    let packed = try XCTUnwrap(Int8Matrix(m, kernel: kernel), "\(type) \(kernel)")
+                    let input = x.withUnsafeBufferPointer { packed.quantize($0.baseAddress!, count: 80) }
+                    var reference = [Float](repeating: .nan, count: 80 * rows)
+                    packed.referenceProduct(input, into: &reference, outputStride: rows, rowRange: 0..<rows)
+                    for count in [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 32, 33, 48, 64, 80] {
+                        let batch = x.withUnsafeBufferPointer { packed.quantize($0.baseAddress!, count: count) }
+                        for pool in pools {
+                            for range in [0..<rows, 4..<16, 3..<18, 9..<10] {
+                                var y = [Float](repeating: .nan, count: count * range.count)
+                                packed.multiply(batch, into: &y, outputStride: range.count, rowRange: range, pool: pool)
+                                for j in 0..<count {
+                                    let expected = reference[j * rows + range.lowerBound..<j * rows + range.upperBound]
+                                    let got = y[j * range.count..<(j + 1) * range.count]
+                                    XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(type) \(kernel) count \(count) rows \(range) threads \(pool.threadCount) input \(j)")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Q8_0's extremes (bytes 0 and 255, activations at +-127 in every position) do not
+    /// saturate any kernel's 16-bit pair sums: the products equal the exact integer arithmetic,
+    /// computed here in double precision.
+    func testExtremeQ8_0BytesDoNotSaturate() throws {
+        let rows = 8, columns = 256
+        // Blocks of 34 bytes: scale 1.0 (fp16 0x3c00), then 32 signed bytes alternating -128 and 127.
+        var bytes: [UInt8] = []
+        for r in 0..<rows {
+            for b in 0..<columns / 32 {
+                bytes += [0x00, 0x3c]
+                bytes += (0..<32).map { i in UInt8(bitPattern: (i + r + b) % 3 == 0 ? -128 : 127) }
+            }
+        }
+        // Inputs of one sign, or alternating, all with the block's largest magnitude.
+        let x: [Float] = (0..<2 * columns).map { i in i < columns ? 5 : (i % 2 == 0 ? 3 : -3) }
+        for kernel in Int8Kernel.allCases.filter(\.isSupported) {
+            try bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: .q8_0, rows: rows, columns: columns)
+                let packed = try XCTUnwrap(Int8Matrix(m, kernel: kernel))
+                var y = [Float](repeating: .nan, count: 2 * rows)
+                let input = x.withUnsafeBufferPointer { packed.quantize($0.baseAddress!, count: 2) }
+                packed.multiply(input, into: &y, outputStride: rows, rowRange: 0..<rows, pool: .inline)
+                for j in 0..<2 {
+                    for r in 0..<rows {
+                        var exact = 0.0
+                        for c in 0..<columns {
+                            let q = (c % 32 + r + c / 32) % 3 == 0 ? -128.0 : 127.0
+                            exact += q * Double(x[j * columns + c].sign == .minus ? -127 : 127) * Double(abs(x[j * columns + c])) / 127
+                        }
+                        XCTAssertEqual(Double(y[j * rows + r]), exact, accuracy: 1e-4 * abs(exact) + 1e-3, "\(kernel) row \(r) input \(j)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every kernel quantizes activations to the same bytes, so an input prepared by one serves
+    /// all of them.
+    func testKernelsQuantizeToTheSameBytes() throws {
+        let kernels = Int8Kernel.allCases.filter(\.isSupported)
+        try XCTSkipIf(kernels.count < 2, "only one int8 kernel on this CPU (\(kernels))")
+        for block in [16, 32] {
+            let columns = 768, count = 5
+            let x = inputs(count, columns, seed: 0.3)
+            let bytes = kernels.map { kernel -> [UInt8] in
+                let input = x.withUnsafeBufferPointer { Int8Matrix.Input($0.baseAddress!, count: count, columns: columns, block: block, kernel: kernel) }
+                return Array(UnsafeBufferPointer(start: input.bytes, count: count * Int(ppd_i8_input_bytes(Int32(columns), Int32(block)))))
+            }
+            for other in bytes.dropFirst() { XCTAssertEqual(other, bytes[0], "block \(block)") }
+        }
+    }
+
+    /// `PPD_INT8_KERNEL` names the kernel; a name this CPU cannot run leaves int8 unavailable
+    /// rather than silently running another kernel; an unknown name is ignored.
+    func testKernelChoiceFollowsTheEnvironment() {
+        let key = Int8Kernel.environmentKey
+        let saved = ProcessInfo.processInfo.environment[key]
+        defer { if let saved { setenv(key, saved, 1) } else { unsetenv(key) } }
+        unsetenv(key)
+        let best = [Int8Kernel.avx512vnni, .avx2].first(where: \.isSupported)
+        XCTAssertEqual(Int8Kernel.preferred, best)
+        for kernel in Int8Kernel.allCases {
+            setenv(key, kernel.rawValue, 1)
+            XCTAssertEqual(Int8Kernel.preferred, kernel.isSupported ? kernel : nil, "\(kernel)")
+            XCTAssertEqual(MatrixArithmetic.fastest, kernel.isSupported ? .int8 : .float32, "\(kernel)")
+        }
+        setenv(key, "no-such-kernel", 1)
+        XCTAssertEqual(Int8Kernel.preferred, best)
     }
 
     /// Encodings and shapes without a repacked form stay on the float kernels.

@@ -16,7 +16,7 @@ final class GoldenInt8Tests: XCTestCase {
     nonisolated(unsafe) private static var cached: Transformer?
 
     static func model() throws -> Transformer {
-        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no int8 kernel (AVX2 or AVX-512 VNNI)")
         if let cached { return cached }
         let model = try ModelLoader.load(path: try RealModel.path(), arithmetic: .int8)
         cached = model

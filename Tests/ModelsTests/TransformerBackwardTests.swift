@@ -108,7 +108,7 @@ extension TransformerBackwardTests {
     /// The backward pass differentiates float32 products: a model on int8 arithmetic refuses to
     /// record a tape (its gradients would belong to another function) with an error naming the file.
     func testInt8ModelsRefuseToRecordATape() throws {
-        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no int8 kernel (AVX2 or AVX-512 VNNI)")
         let path = try TinyModel(.gemma3).write()
         let model = try ModelLoader.load(path: path, arithmetic: .int8)
         let embeddings = try model.embed([5, 6])

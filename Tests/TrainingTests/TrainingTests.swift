@@ -197,7 +197,7 @@ final class TrainingTests: XCTestCase {
     /// model's logits, and the gradient still matches central differences (the prefix is a
     /// constant of the prompt rows' function).
     func testInt8TeacherUnderFloatObjective() throws {
-        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no AVX-512 VNNI")
+        try XCTSkipUnless(MatrixArithmetic.isInt8Available, "this CPU has no int8 kernel (AVX2 or AVX-512 VNNI)")
         let path = try TinyModel.int8Ready(.gemma3, seed: 4, vocab: 32).write()
         let teacherModel = try ModelLoader.load(path: path, threads: 2, arithmetic: .int8)
         let model = try ModelLoader.load(path: path, threads: 2, arithmetic: .float32)

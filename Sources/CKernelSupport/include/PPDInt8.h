@@ -4,24 +4,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Matrix products with int8 activations (AVX-512 VNNI), used when a model is loaded with
-/// `MatrixArithmetic.int8Activations`.
+/// Matrix products with int8 activations, used when a model is loaded with
+/// `MatrixArithmetic.int8`. Two kernels compute the same numbers: AVX-512 VNNI (`vpdpbusd`) and
+/// AVX2 (`vpmaddubsw` + `vpmaddwd`); a portable scalar reference states the arithmetic.
 ///
 /// Weights are repacked once: every element becomes an unsigned byte u with value
 /// `scale * u - min`, where `scale` and `min` belong to one sub-block of `block` elements (32, or
 /// 16 for Q6_K). Four rows and four sub-blocks form one "chunk" whose bytes interleave so that
-/// each 32-bit lane of a VNNI dot product (`vpdpbusd`) sums 4 products of one (row, sub-block)
-/// pair: after block/4 instructions, lane 4r+b holds the exact integer dot product of sub-block b
-/// of row r with the activations. Activations are quantized per 32 elements (scale = max|x| / 127,
-/// round to nearest even) and laid out to match (each 16-byte pattern repeated for the 4 rows).
+/// each 32-bit lane of a dot product sums 4 products of one (row, sub-block) pair: after block/4
+/// steps, lane 4r+b holds the exact integer dot product of sub-block b of row r with the
+/// activations. Activations are quantized per 32 elements (scale = max|x| / 127, round to
+/// nearest even) and laid out to match (each 16-byte pattern repeated for the 4 rows).
 ///
 /// Per (row, sub-block, input), in this order: f = float(isum) * dA; acc = fma(f, scale, acc);
-/// acc = acc - min * (dA * sum of the quantized activations). Integer sums are exact and each
-/// output element's float operations are the same sequence whatever the batch size, tile or
-/// thread split, so results are bitwise batch invariant.
+/// offsets = fma(min, dA * sum of the quantized activations, offsets); finally d = acc - offsets
+/// per sub-block lane and y = (d0 + d1) + (d2 + d3) per row and chunk order. Integer sums are
+/// exact on both kernels (AVX2 takes the signed form of Q8_0's bytes so that no 16-bit pair sum
+/// saturates) and each output element's float operations are the same sequence whatever the
+/// kernel, batch size, tile or thread split, so results are bitwise the same everywhere.
 
-/// Whether this CPU runs the kernels (AVX-512 F/BW and VNNI).
-int ppd_i8_available(void);
+/// The kernels, best last.
+typedef enum { PPD_I8_NONE = 0, PPD_I8_AVX2 = 1, PPD_I8_AVX512_VNNI = 2 } ppd_i8_kernel;
+
+/// Whether this CPU runs `kernel` (AVX2 and FMA; AVX-512 F/BW/VL and VNNI).
+int ppd_i8_supported(ppd_i8_kernel kernel);
 
 /// Sub-block size of the repacked form of GGML type `type` (32; 16 for Q6_K), or 0 when the
 /// type is not supported (the matrix then stays on the float kernels).
@@ -45,13 +51,21 @@ float ppd_i8_weight(const uint8_t *weights, const float *scales, const float *mi
 size_t ppd_i8_input_bytes(int columns, int block);
 
 /// Quantizes `count` input rows (`columns` floats each, row-major) into `packed`
-/// (`count * ppd_i8_input_bytes(columns, block)` bytes, 64-byte aligned).
-void ppd_i8_quantize(const float *x, int count, int columns, int block, uint8_t *packed);
+/// (`count * ppd_i8_input_bytes(columns, block)` bytes, 64-byte aligned) with `kernel`'s
+/// instructions; every kernel writes the same bytes.
+void ppd_i8_quantize(ppd_i8_kernel kernel, const float *x, int count, int columns, int block, uint8_t *packed);
 
 /// y[j * output_stride + (r - row_start)] = dot(W[r], x[j]) for rows row_start..<row_end
-/// (multiples of 4) and `count` packed inputs.
-void ppd_i8_multiply(const uint8_t *weights, const float *scales, const float *mins, int columns,
-                     int block, const uint8_t *packed, int count, float *y, long output_stride,
-                     int row_start, int row_end);
+/// (multiples of 4) and `count` packed inputs, on `kernel` (a supported one). `type` is the
+/// GGML type the weights were repacked from.
+void ppd_i8_multiply(ppd_i8_kernel kernel, uint32_t type, const uint8_t *weights, const float *scales,
+                     const float *mins, int columns, int block, const uint8_t *packed, int count, float *y,
+                     long output_stride, int row_start, int row_end);
+
+/// The same products computed one element at a time in portable C: the statement of the
+/// arithmetic that every kernel must match bit for bit.
+void ppd_i8_multiply_reference(const uint8_t *weights, const float *scales, const float *mins, int columns,
+                               int block, const uint8_t *packed, int count, float *y, long output_stride,
+                               int row_start, int row_end);
 
 #endif
