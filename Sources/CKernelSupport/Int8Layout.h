@@ -15,10 +15,6 @@ enum { TYPE_Q4_0 = 2, TYPE_Q5_0 = 6, TYPE_Q8_0 = 8, TYPE_Q4_K = 12, TYPE_Q6_K = 
 /// integer sums sum(q) (int32), each at lane 4r + b.
 static inline size_t ppd_i8_chunk_bytes(int block) { return (size_t)(block / 4) * 64 + 192; }
 
-/// Whether weights of this type use the whole byte range (0...255), which AVX2's 16-bit
-/// pair sums cannot take unsigned.
-static inline int ppd_i8_wide_weights(uint32_t type) { return type == TYPE_Q8_0; }
-
 /// Row sums of the 16 lanes (lane 4r + b): (l[4r] + l[4r+1]) + (l[4r+2] + l[4r+3]), the fixed
 /// order every kernel uses.
 static inline void ppd_i8_row_sums(const float lanes[16], float *y) {

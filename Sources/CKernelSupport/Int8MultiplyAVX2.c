@@ -12,13 +12,20 @@
 
 /// Up to this many inputs share each loaded weight vector.
 enum { AVX2_INPUT_TILE = 4 };
+/// Rows of one panel: its weights (40-160 KiB) stay in L2 while every tile of inputs passes
+/// over them, so each input tile's activations stay in L1.
+enum { AVX2_PANEL_ROWS = 64 };
 
 /// One group of 4 weight rows times J inputs (1...4): per chunk the exact integer sums of its
 /// 16 lanes, then `f = float(isum) * dA; acc = fma(f, scale, acc); offsets = fma(min, dA * sum,
 /// offsets)`, and at the end the row sums of acc - offsets.
+///
+/// `run` steps of `vpmaddubsw` pair sums are added in 16 bits before one `vpmaddwd` widens
+/// them: a pair sum is at most 2 * 127 * (largest weight byte), so runs of 8 (Q4: bytes up to
+/// 15), 4 (Q5: 31) or 2 (Q6_K: 63) stay below 32768. Q8_0 (`wide`) widens every step.
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
-    const int J, const int steps, const int wide, const uint8_t *w, const float *scales, const float *mins,
-    int chunks, const uint8_t *x, size_t input_bytes, float *y, long output_stride) {
+    const int J, const int steps, const int run, const int wide, const uint8_t *w, const float *scales,
+    const float *mins, int chunks, const uint8_t *x, size_t input_bytes, float *y, long output_stride) {
     const size_t chunk = ppd_i8_chunk_bytes(4 * steps);
     const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
     __m256 acc[AVX2_INPUT_TILE][2], offsets[AVX2_INPUT_TILE][2];
@@ -28,24 +35,29 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
         __m256i isum[AVX2_INPUT_TILE][2];
         for (int j = 0; j < J; j++) isum[j][0] = isum[j][1] = _mm256_setzero_si256();
         const uint8_t *wc = w + (size_t)c * steps * 64;
-        for (int k = 0; k < steps; k++) {
-            __m256i wv[2] = {_mm256_loadu_si256((const __m256i *)(wc + k * 64)),
-                             _mm256_loadu_si256((const __m256i *)(wc + k * 64 + 32))};
-            __m256i magnitude[2], sign[2];
-            if (wide)
-                for (int h = 0; h < 2; h++) {
-                    sign[h] = _mm256_xor_si256(wv[h], flip);  // q = u - 128 as a signed byte
-                    magnitude[h] = _mm256_sign_epi8(sign[h], sign[h]);
-                }
-            for (int j = 0; j < J; j++) {
-                // The activation quarter repeats per row, so the first 32 bytes serve both halves.
-                __m256i xv = _mm256_loadu_si256((const __m256i *)(x + j * input_bytes + c * chunk + k * 64));
-                for (int h = 0; h < 2; h++) {
-                    __m256i pairs = wide ? _mm256_maddubs_epi16(magnitude[h], _mm256_sign_epi8(xv, sign[h]))
+        for (int k0 = 0; k0 < steps; k0 += run) {
+            __m256i pairs[AVX2_INPUT_TILE][2];
+            for (int k = k0; k < k0 + run; k++) {
+                __m256i wv[2] = {_mm256_loadu_si256((const __m256i *)(wc + k * 64)),
+                                 _mm256_loadu_si256((const __m256i *)(wc + k * 64 + 32))};
+                __m256i magnitude[2], sign[2];
+                if (wide)
+                    for (int h = 0; h < 2; h++) {
+                        sign[h] = _mm256_xor_si256(wv[h], flip);  // q = u - 128 as a signed byte
+                        magnitude[h] = _mm256_sign_epi8(sign[h], sign[h]);
+                    }
+                for (int j = 0; j < J; j++) {
+                    // The activation quarter repeats per row: the first 32 bytes serve both halves.
+                    __m256i xv = _mm256_loadu_si256((const __m256i *)(x + j * input_bytes + c * chunk + k * 64));
+                    for (int h = 0; h < 2; h++) {
+                        __m256i p = wide ? _mm256_maddubs_epi16(magnitude[h], _mm256_sign_epi8(xv, sign[h]))
                                          : _mm256_maddubs_epi16(wv[h], xv);
-                    isum[j][h] = _mm256_add_epi32(isum[j][h], _mm256_madd_epi16(pairs, ones));
+                        pairs[j][h] = k == k0 ? p : _mm256_add_epi16(pairs[j][h], p);
+                    }
                 }
             }
+            for (int j = 0; j < J; j++)
+                for (int h = 0; h < 2; h++) isum[j][h] = _mm256_add_epi32(isum[j][h], _mm256_madd_epi16(pairs[j][h], ones));
         }
         for (int h = 0; h < 2; h++) {
             __m256 scale = _mm256_loadu_ps(scales + c * 16 + 8 * h), min = _mm256_loadu_ps(mins + c * 16 + 8 * h);
@@ -66,43 +78,49 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
     }
 }
 
-/// One group of 4 rows times all inputs, `AVX2_INPUT_TILE` at a time.
-PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_times_inputs(
-    const int steps, const int wide, const uint8_t *w, const float *scales, const float *mins, int chunks,
-    const uint8_t *packed, size_t input_bytes, int count, float *y, long output_stride) {
-    int j = 0;
-    for (; j + 4 <= count; j += 4)
-        group_product(4, steps, wide, w, scales, mins, chunks, packed + (size_t)j * input_bytes, input_bytes, y + (long)j * output_stride, output_stride);
-    const uint8_t *rest = packed + (size_t)j * input_bytes;
-    float *out = y + (long)j * output_stride;
-    switch (count - j) {
-    case 3: group_product(3, steps, wide, w, scales, mins, chunks, rest, input_bytes, out, output_stride); break;
-    case 2: group_product(2, steps, wide, w, scales, mins, chunks, rest, input_bytes, out, output_stride); break;
-    case 1: group_product(1, steps, wide, w, scales, mins, chunks, rest, input_bytes, out, output_stride); break;
-    default: break;
+/// Rows row_start..<row_end times all inputs: panels of `AVX2_PANEL_ROWS` rows, and within a
+/// panel each tile of up to 4 inputs passes over every group of 4 rows. The first tile
+/// prefetches the next group's weights (streamed from memory for large matrices).
+PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
+    const int steps, const int run, const int wide, const uint8_t *weights, const float *scales, const float *mins,
+    int chunks, const uint8_t *packed, size_t input_bytes, int count, float *y, long output_stride, int row_start,
+    int row_end) {
+    const size_t group_bytes = (size_t)chunks * 64 * steps;
+    for (int panel = row_start; panel < row_end; panel += AVX2_PANEL_ROWS) {
+        const int panel_end = panel + AVX2_PANEL_ROWS < row_end ? panel + AVX2_PANEL_ROWS : row_end;
+        for (int j = 0; j < count; j += AVX2_INPUT_TILE) {
+            const int inputs = count - j < AVX2_INPUT_TILE ? count - j : AVX2_INPUT_TILE;
+            const uint8_t *x = packed + (size_t)j * input_bytes;
+            for (int row = panel; row < panel_end; row += 4) {
+                const size_t tile_index = (size_t)(row / 4) * chunks;
+                const uint8_t *w = weights + tile_index * 64 * steps;
+                const float *s = scales + tile_index * 16, *m = mins + tile_index * 16;
+                if (j == 0 && row + 4 < row_end)
+                    for (size_t offset = 0; offset < group_bytes; offset += 64)
+                        _mm_prefetch((const char *)(w + group_bytes + offset), _MM_HINT_T0);
+                float *out = y + (long)j * output_stride + (row - row_start);
+                switch (inputs) {
+                case 4: group_product(4, steps, run, wide, w, s, m, chunks, x, input_bytes, out, output_stride); break;
+                case 3: group_product(3, steps, run, wide, w, s, m, chunks, x, input_bytes, out, output_stride); break;
+                case 2: group_product(2, steps, run, wide, w, s, m, chunks, x, input_bytes, out, output_stride); break;
+                default: group_product(1, steps, run, wide, w, s, m, chunks, x, input_bytes, out, output_stride); break;
+                }
+            }
+        }
     }
 }
 
 PPD_AVX2_TARGET void ppd_i8_multiply_avx2(uint32_t type, const uint8_t *weights, const float *scales, const float *mins,
                                           int columns, int block, const uint8_t *packed, int count, float *y,
                                           long output_stride, int row_start, int row_end) {
-    const int chunks = columns / (4 * block), wide = ppd_i8_wide_weights(type);
+    const int chunks = columns / (4 * block);
     const size_t input_bytes = ppd_i8_input_bytes(columns, block);
-    const size_t group_bytes = (size_t)chunks * 16 * block;
-    for (int row = row_start; row < row_end; row += 4) {
-        const size_t tile_index = (size_t)(row / 4) * chunks;
-        const uint8_t *w = weights + tile_index * 16 * block;
-        const float *s = scales + tile_index * 16, *m = mins + tile_index * 16;
-        // Prefetch the next group's weights (streamed from memory for large matrices); this
-        // group's (at most 8 KiB) stay in L1 across the inputs.
-        if (row + 4 < row_end)
-            for (size_t offset = 0; offset < group_bytes; offset += 64) _mm_prefetch((const char *)(w + group_bytes + offset), _MM_HINT_T0);
-        float *out = y + (row - row_start);
-        if (block == 32) {
-            if (wide) group_times_inputs(8, 1, w, s, m, chunks, packed, input_bytes, count, out, output_stride);
-            else group_times_inputs(8, 0, w, s, m, chunks, packed, input_bytes, count, out, output_stride);
-        } else {
-            group_times_inputs(4, 0, w, s, m, chunks, packed, input_bytes, count, out, output_stride);
-        }
+    switch (type) {
+    case TYPE_Q8_0: panels(8, 1, 1, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    case TYPE_Q5_0: panels(8, 4, 0, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    case TYPE_Q6_K: panels(4, 2, 0, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    case TYPE_Q4_0: case TYPE_Q4_K: panels(8, 8, 0, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    // Any other byte range: the signed form is exact for all of 0...255.
+    default: panels(block / 4, 1, 1, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
     }
 }
