@@ -14,7 +14,7 @@ public struct CostProfile: Codable, Sendable, Equatable {
     public static let formatName = "ppd-cost-profile/1"
     /// Revision of the matrix kernels' speed: bump it when a kernel change moves the cost curve,
     /// so that cached profiles measured with older kernels are measured again.
-    public static let kernelRevision = 5
+    public static let kernelRevision = 6
 
     /// Where a profile was measured.
     public struct Machine: Codable, Sendable, Equatable {
@@ -164,10 +164,11 @@ public struct CostProfile: Codable, Sendable, Equatable {
         return blocks.flatMap { Array(repeating: $0.sum / Double($0.count), count: $0.count) }
     }
 
-    /// The cache file for a model, machine and arithmetic:
-    /// `~/.cache/ppd/profiles/<sha prefix>-<machine>[-int8].json`.
+    /// The cache file for a model, machine and arithmetic (with int8, the kernel that runs it:
+    /// the kernels agree bitwise but not in speed):
+    /// `~/.cache/ppd/profiles/<sha prefix>-<machine>[-int8-<kernel>].json`.
     public static func cacheURL(modelSHA256: String, machine: Machine, arithmetic: MatrixArithmetic = .float32) -> URL {
-        let suffix = arithmetic == .float32 ? "" : "-\(arithmetic.rawValue)"
+        let suffix = arithmetic == .float32 ? "" : "-\(arithmetic.rawValue)-\(Int8Kernel.preferred?.rawValue ?? "none")"
         return FileManager.default.homeDirectoryForCurrentUser
             .appendingPathComponent(".cache/ppd/profiles")
             .appendingPathComponent("\(modelSHA256.prefix(16))-\(machine.slug)\(suffix).json")

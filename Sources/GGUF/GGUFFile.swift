@@ -142,6 +142,12 @@ public final class GGUFFile: @unchecked Sendable {
     /// The size of the file in bytes.
     public var fileSize: Int { mapping.bytes.count }
 
+    /// Releases the resident pages of `count` bytes of this file's data at `start` (a pointer from
+    /// `data(of:)`); see `MappedFile.releasePages`. Pointers outside the file are ignored.
+    public func releasePages(start: UnsafeRawPointer, count: Int) {
+        mapping.releasePages(start: start, count: count)
+    }
+
     /// All elements of `tensor` decoded to floats (use for small tensors: norms, tests).
     public func floats(of tensor: GGUFTensorInfo) -> [Float] {
         [Float](unsafeUninitializedCapacity: tensor.elementCount) { buffer, count in

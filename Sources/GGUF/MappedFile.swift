@@ -28,6 +28,22 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(base), count: size)
     }
 
+    /// Gives the pages of `bytes.count` bytes at `start` back to the operating system when they
+    /// lie inside this mapping (the whole pages within the range; nothing otherwise). The file is
+    /// mapped read-only and never written, so a later read of those bytes faults them in again
+    /// from the file: their content never changes. Used for data that has been copied into
+    /// another form (repacked weights), so that it is not resident twice.
+    public func releasePages(start: UnsafeRawPointer, count: Int) {
+        guard let base = bytes.baseAddress, count > 0, start >= base, start + count <= base + bytes.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lower = (Int(bitPattern: start) + page - 1) / page * page
+        let upper = (Int(bitPattern: start) + count) / page * page
+        guard upper > lower else { return }
+        #if os(Linux)
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: lower), upper - lower, MADV_DONTNEED)
+        #endif
+    }
+
     deinit {
         munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
     }

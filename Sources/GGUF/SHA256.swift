@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// SHA-256 (FIPS 180-4), used to name the exact model file a run or a set of prompt tokens
 /// belongs to. Streams a mapped file block by block.
 public struct SHA256 {
@@ -58,11 +62,26 @@ public struct SHA256 {
         return state.map { String(format: "%08x", $0) }.joined()
     }
 
-    /// The sha256 of the file at `path`, as 64 lowercase hex digits.
+    /// The sha256 of the file at `path`, as 64 lowercase hex digits. The file is read through a
+    /// small buffer, not mapped, so hashing a model adds nothing to the process's resident
+    /// memory (a mapping would keep every page of the file resident until it is unmapped).
     public static func hex(ofFile path: String) throws -> String {
-        let file = try MappedFile(path: path)
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw GGUFError(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let capacity = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        defer { buffer.deallocate() }
         var digest = SHA256()
-        digest.update(file.bytes)
+        while true {
+            let count = read(fd, buffer, capacity)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw GGUFError(path: path, reason: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            digest.update(UnsafeRawBufferPointer(start: buffer, count: count))
+        }
         return digest.finalizeHex()
     }
 

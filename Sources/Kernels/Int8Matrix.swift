@@ -79,8 +79,13 @@ public final class Int8Matrix: @unchecked Sendable {
 
     /// The repacked form of `matrix` computing on `kernel`, or nil when its encoding or shape has
     /// none (the rows must be a multiple of 4 and the columns of 4 sub-blocks) or the CPU lacks
-    /// the kernel's instructions.
-    public init?(_ matrix: QuantizedMatrix, kernel: Int8Kernel? = Int8Kernel.preferred) {
+    /// the kernel's instructions. Rows are repacked in slices; `consumed` is given each slice's
+    /// encoded bytes once they have been read (so a caller can release mapped pages as it goes,
+    /// and the two forms of a large matrix are never resident at once).
+    public init?(
+        _ matrix: QuantizedMatrix, kernel: Int8Kernel? = Int8Kernel.preferred,
+        consumed: ((UnsafeRawPointer, Int) -> Void)? = nil
+    ) {
         let block = Int(ppd_i8_block(matrix.type.rawValue))
         guard let kernel, kernel.isSupported, block > 0, matrix.rows % 4 == 0, matrix.columns % (4 * block) == 0,
               matrix.columns % matrix.type.blockSize == 0
@@ -89,9 +94,17 @@ public final class Int8Matrix: @unchecked Sendable {
         let weights = Self.allocate(ppd_i8_weight_bytes(Int32(matrix.rows), Int32(matrix.columns)))
         let scales = Self.allocate(subBlocks * 4).assumingMemoryBound(to: Float.self)
         let mins = Self.allocate(subBlocks * 4).assumingMemoryBound(to: Float.self)
-        let status = ppd_i8_pack(
-            matrix.type.rawValue, matrix.data, matrix.rowBytes, Int32(matrix.rows), Int32(matrix.columns),
-            weights.assumingMemoryBound(to: UInt8.self), scales, mins)
+        var status: Int32 = 0
+        let sliceRows = 4096, perRow = matrix.columns / block
+        for first in stride(from: 0, to: matrix.rows, by: sliceRows) where status == 0 {
+            let count = min(sliceRows, matrix.rows - first)
+            let source = matrix.data + first * matrix.rowBytes
+            status = ppd_i8_pack(
+                matrix.type.rawValue, source, matrix.rowBytes, Int32(count), Int32(matrix.columns),
+                weights.assumingMemoryBound(to: UInt8.self) + first * matrix.columns, scales + first * perRow,
+                mins + first * perRow)
+            consumed?(source, count * matrix.rowBytes)
+        }
         guard status == 0 else {
             weights.deallocate()
             scales.deallocate()

@@ -34,10 +34,13 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     /// This matrix computing with `arithmetic`: for `.int8`, repacked where its encoding and
-    /// shape allow (otherwise unchanged, on float kernels).
-    public func computing(with arithmetic: MatrixArithmetic) -> QuantizedMatrix {
+    /// shape allow (otherwise unchanged, on float kernels). `consumed` gets the encoded bytes
+    /// read by the repacking, slice by slice (`Int8Matrix.init(_:kernel:consumed:)`).
+    public func computing(
+        with arithmetic: MatrixArithmetic, consumed: ((UnsafeRawPointer, Int) -> Void)? = nil
+    ) -> QuantizedMatrix {
         var copy = self
-        copy.int8 = arithmetic == .int8 ? Int8Matrix(self) : nil
+        copy.int8 = arithmetic == .int8 ? Int8Matrix(self, consumed: consumed) : nil
         return copy
     }
 

@@ -21,8 +21,10 @@ public final class GuessHead: @unchecked Sendable {
     private let storage: UnsafeMutableRawPointer
 
     /// Copies the rows of `output` named by `tokens` (any order; duplicates are dropped).
-    /// Throws when a token is outside `0..<output.rows` or the list is empty.
-    init(output: QuantizedMatrix, tokens: [Int32]) throws {
+    /// Throws when a token is outside `0..<output.rows` or the list is empty. The rows are read
+    /// in ascending order; `consumed` is given the encoded bytes already passed, from time to time
+    /// (so that mapped pages can be released behind the gather).
+    init(output: QuantizedMatrix, tokens: [Int32], consumed: ((UnsafeRawPointer, Int) -> Void)? = nil) throws {
         let sorted = Array(Set(tokens)).sorted()
         guard let first = sorted.first, let last = sorted.last else {
             throw ModelError("guess head: the vocabulary is empty")
@@ -34,9 +36,15 @@ public final class GuessHead: @unchecked Sendable {
         // Whole groups of 4 rows (the int8 kernels' unit): the last token's row fills the gap.
         let stored = (sorted.count + 3) / 4 * 4
         storage = UnsafeMutableRawPointer.allocate(byteCount: stored * rowBytes, alignment: 64)
+        var passed = 0
         for i in 0..<stored {
             let token = Int(sorted[min(i, sorted.count - 1)])
             storage.advanced(by: i * rowBytes).copyMemory(from: output.data + token * rowBytes, byteCount: rowBytes)
+            if let consumed, i % 256 == 255 || i == stored - 1 {
+                let end = i == stored - 1 ? output.rows * rowBytes : token * rowBytes
+                if end > passed { consumed(output.data + passed, end - passed) }
+                passed = end
+            }
         }
         self.tokens = sorted
         self.vocabSize = output.rows
@@ -98,6 +106,9 @@ public struct GuessRows: Sendable {
 extension Transformer {
     /// A guess head over `tokens` of this model's output layer (see `GuessHead`).
     public func makeGuessHead(tokens: [Int32]) throws -> GuessHead {
-        try GuessHead(output: weights.output, tokens: tokens)
+        // Gathering the rows faults in (with read-around) most pages of the mapped output matrix;
+        // where the full layer computes from a repacked copy, they are given back behind the gather.
+        let output = weights.output, file = self.file
+        return try GuessHead(output: output, tokens: tokens, consumed: output.int8 == nil ? nil : { file.releasePages(start: $0, count: $1) })
     }
 }

@@ -72,20 +72,24 @@ struct TransformerWeights {
 extension TransformerWeights {
     /// The weights with every matrix product computing with `arithmetic`. The token embedding
     /// is only looked up (decoded rows), so it stays as stored; the output layer gets its own
-    /// repacked copy even when tied to it.
-    func computing(with arithmetic: MatrixArithmetic) -> TransformerWeights {
+    /// repacked copy even when tied to it. `consumed` gets the encoded bytes each repacking read
+    /// (see `QuantizedMatrix.computing(with:consumed:)`).
+    func computing(
+        with arithmetic: MatrixArithmetic, consumed: ((UnsafeRawPointer, Int) -> Void)? = nil
+    ) -> TransformerWeights {
         guard arithmetic != .float32 else { return self }
+        func repacked(_ m: QuantizedMatrix) -> QuantizedMatrix { m.computing(with: arithmetic, consumed: consumed) }
         var copy = self
-        copy.output = output.computing(with: arithmetic)
+        copy.output = repacked(output)
         copy.layers = layers.map { layer in
             var l = layer
-            l.query = layer.query.computing(with: arithmetic)
-            l.key = layer.key.computing(with: arithmetic)
-            l.value = layer.value.computing(with: arithmetic)
-            l.attentionOutput = layer.attentionOutput.computing(with: arithmetic)
-            l.gate = layer.gate.computing(with: arithmetic)
-            l.up = layer.up.computing(with: arithmetic)
-            l.down = layer.down.computing(with: arithmetic)
+            l.query = repacked(layer.query)
+            l.key = repacked(layer.key)
+            l.value = repacked(layer.value)
+            l.attentionOutput = repacked(layer.attentionOutput)
+            l.gate = repacked(layer.gate)
+            l.up = repacked(layer.up)
+            l.down = repacked(layer.down)
             return l
         }
         return copy

@@ -142,4 +142,26 @@ final class SHA256Tests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertEqual(try SHA256.hex(ofFile: path), hex(text))
     }
+
+    /// Released pages of a mapping read back as the file's bytes (they fault in again), a range
+    /// outside the mapping is ignored, and hashing a file larger than the read buffer gives the
+    /// digest of its bytes.
+    func testReleasedPagesReadBackUnchanged() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pages-\(UUID().uuidString)").path
+        let bytes = (0..<(3 << 20) + 123).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try MappedFile(path: path)
+        let base = file.bytes.baseAddress!
+        XCTAssertEqual(Array(file.bytes), bytes)
+        file.releasePages(start: base + 5000, count: 2 << 20)
+        file.releasePages(start: base, count: file.bytes.count + 1)  // not inside: ignored
+        let outside = [UInt8](repeating: 7, count: 8192)
+        outside.withUnsafeBytes { file.releasePages(start: $0.baseAddress!, count: $0.count) }
+        XCTAssertEqual(outside, [UInt8](repeating: 7, count: 8192))
+        XCTAssertEqual(Array(file.bytes), bytes)
+        var digest = SHA256()
+        bytes.withUnsafeBytes { digest.update($0) }
+        XCTAssertEqual(try SHA256.hex(ofFile: path), digest.finalizeHex())
+    }
 }
