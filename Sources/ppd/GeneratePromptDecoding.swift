@@ -31,7 +31,7 @@ extension Generate {
         }
         var tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer)
         // Hash the model only when something needs it (the tokens name a model, a trace, a profile).
-        let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil || decoding.tree == "auto"
+        let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil || decoding.usesHardwareAwareTree
         let modelSHA256 = needsHash ? try SHA256.hex(ofFile: path) : nil
         var promptTokensFile = decoding.promptTokensFile
         if decoding.usesDefaultPromptTokens, let base = tokens.baseModelSHA256, base != modelSHA256 {
@@ -42,7 +42,7 @@ extension Generate {
         let guess = try decoding.loadGuessHead(model: transformer, modelSHA256: modelSHA256)
         let guessHead = guess?.head
         let tree = try decoding.loadTree(
-            promptTokens: tokens, model: transformer, modelPath: path, modelSHA256: modelSHA256, guessHead: guessHead)
+            promptTokens: tokens, promptTokensFile: promptTokensFile, model: transformer, modelPath: path, modelSHA256: modelSHA256, guessHead: guessHead)
         if let tracePath = decoding.trace {
             let directory = URL(fileURLWithPath: tracePath).deletingLastPathComponent().path
             var isDirectory: ObjCBool = false

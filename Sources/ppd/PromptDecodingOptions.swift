@@ -24,7 +24,7 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Initialisation text (default: the paper's \"Next 2 word Next 3 word ...\").")
     var initText: String?
 
-    @Option(help: "Tree: a ppd-tree/1 JSON file or a JSON list of paths, or \"auto\" for the dynamic tree with the best predicted speedup on this machine (accuracy table beside the prompt tokens, cost profile measured once and cached). Default: a chain over all prompt tokens.")
+    @Option(help: "Tree: a ppd-tree/1 JSON file or a JSON list of paths, \"auto\" for the dynamic tree with the best predicted speedup on this machine (accuracy table beside the prompt tokens, cost profile measured once per model, machine and kernel, about a minute, then cached), or \"chain\" for a chain over all prompt tokens. Default: auto for prompt tokens with an accuracy table (the shipped ones), else chain.")
     var tree: String?
 
     @Option(help: "Guess vocabulary (ppd-guess-vocab/1 JSON from `ppd guess-vocab`), or \"none\": prompt-token rows then rank their guesses among its --guess-head-size most frequent tokens, which makes a step cheaper and never changes the output. Default: the shipped vocabulary (\(Defaults.guessVocabularyPath)) when present, else none.")
@@ -136,12 +136,17 @@ struct PromptDecodingOptions: ParsableArguments {
     }
 
     /// The tree: read from `--tree`, the hardware-aware choice for `--tree auto` (pricing prompt
-    /// rows with `guessHead` when there is one), or a chain over all prompt tokens.
+    /// rows with `guessHead` when there is one), or a chain over all prompt tokens (`--tree chain`).
+    /// Without `--tree`: the hardware-aware choice when the prompt tokens have an accuracy table
+    /// beside them, else the chain.
+    /// `promptTokensFile` is the file the tokens in use came from (nil for text-initialised ones).
     func loadTree(
-        promptTokens: PromptTokens, model: Transformer, modelPath: String, modelSHA256: String?, guessHead: GuessHead? = nil
+        promptTokens: PromptTokens, promptTokensFile: String?, model: Transformer, modelPath: String, modelSHA256: String?,
+        guessHead: GuessHead? = nil
     ) throws -> DynamicTree {
-        guard let tree else { return try DynamicTree.chain(promptTokens: promptTokens.count) }
-        guard tree == "auto" else { return try DynamicTree(contentsOf: URL(fileURLWithPath: tree)) }
+        let choice = tree ?? (Self.hasAccuracyTable(promptTokensFile) ? "auto" : "chain")
+        if choice == "chain" { return try DynamicTree.chain(promptTokens: promptTokens.count) }
+        guard choice == "auto" else { return try DynamicTree(contentsOf: URL(fileURLWithPath: choice)) }
         guard let file = promptTokensFile else {
             throw ValidationError("--tree auto needs trained prompt tokens with an accuracy table (--prompt-tokens FILE)")
         }
@@ -152,6 +157,17 @@ struct PromptDecodingOptions: ParsableArguments {
         note(String(format: "--tree auto: %d prompt tokens, input limit %d, %.1f rows per step, predicted %.2f tokens per step, speedup %.2f",
             chosen.tree.promptTokens, chosen.size, chosen.meanRows, chosen.tokensPerStep, chosen.predictedSpeedup))
         return chosen.tree
+    }
+
+    /// Whether the tree will be the hardware-aware one (which needs the model's hash for its
+    /// cost profile): `--tree auto`, or no `--tree` with prompt tokens that have an accuracy table.
+    var usesHardwareAwareTree: Bool { tree == "auto" || (tree == nil && Self.hasAccuracyTable(promptTokensFile)) }
+
+    /// Whether prompt tokens read from `file` have an accuracy table beside them (nil: tokens
+    /// initialised from text, which have none).
+    static func hasAccuracyTable(_ file: String?) -> Bool {
+        guard let file else { return false }
+        return FileManager.default.fileExists(atPath: Defaults.accuraciesURL(forPromptTokens: URL(fileURLWithPath: file)).path)
     }
 
     /// What `--trace-logits` asks for (nil: no logits).
