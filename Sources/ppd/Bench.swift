@@ -44,6 +44,7 @@ struct Bench: ParsableCommand {
         benchmark.decodeSteps = decodeSteps
         benchmark.runs = runs
         benchmark.progress = { note($0) }
+        note("arithmetic \(arithmetic)\(arithmetic == .int8 ? " on the \(Int8Kernel.preferred.map(String.init(describing:)) ?? "none") kernel" : "")")
         let report = try benchmark.run(sizes: sizeList)
         if json {
             let encoder = JSONEncoder()
