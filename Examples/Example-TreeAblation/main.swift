@@ -90,7 +90,7 @@ struct TreeAblation: ParsableCommand {
         let file = try GGUFFile(path: modelPath)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
-        let modelSHA256 = try SHA256.hex(ofFile: modelPath)
+        let modelSHA256 = try FileDigest.sha256(ofFile: modelPath)
         let tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))
         let builder = TreeBuilder(accuracies: try GuessAccuracies(contentsOf: accuracyURL))
         let guess = try Defaults.guessHead(

@@ -37,7 +37,7 @@ public enum Defaults {
         model: Transformer, modelPath: String, modelSHA256: String? = nil, maxRows: Int = 48, runs: Int = 3,
         guessHead: GuessHead? = nil, remeasure: Bool = false, progress: @escaping (String) -> Void = { _ in }
     ) throws -> (profile: CostProfile, url: URL, measured: Bool) {
-        let sha = try modelSHA256 ?? SHA256.hex(ofFile: modelPath)
+        let sha = try modelSHA256 ?? FileDigest.sha256(ofFile: modelPath)
         let machine = CostProfile.Machine.current(threads: model.pool.threadCount)
         let url = CostProfile.cacheURL(modelSHA256: sha, machine: machine, arithmetic: model.arithmetic)
         if !remeasure, FileManager.default.fileExists(atPath: url.path),

@@ -90,7 +90,7 @@ struct BuildTree: ParsableCommand {
     private func chooseForThisMachine(builder: TreeBuilder, accuracyFile: String) throws -> DynamicTree {
         let path = try ModelLocation.resolve(model)
         let transformer = try Transformer(file: try GGUFFile(path: path), threads: threads, arithmetic: arithmetic)
-        let sha = try SHA256.hex(ofFile: path)
+        let sha = try FileDigest.sha256(ofFile: path)
         let guessHead = try Defaults.guessHead(
             option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: sha, note: { note($0) })?.head
         let (profile, profileURL, _) = try Defaults.costProfile(

@@ -59,7 +59,7 @@ struct EvalGuesses: ParsableCommand {
                 tokenIDs: tokenizer.encode(PromptTokens.paperInitialText(count: promptTokenCount), addSpecial: false),
                 count: promptTokenCount, virtualTokens: 1, model: transformer)
         }
-        try tokens.validate(for: transformer, modelSHA256: tokens.baseModelSHA256 == nil ? nil : try SHA256.hex(ofFile: path))
+        try tokens.validate(for: transformer, modelSHA256: tokens.baseModelSHA256 == nil ? nil : try FileDigest.sha256(ofFile: path))
 
         let loaded = try QuestionFile.read(questions, limit: count).map(\.text)
         let examples = TrainingExamples(
@@ -84,7 +84,7 @@ struct EvalGuesses: ParsableCommand {
         var allowed: [Bool]?
         if let guessVocab {
             let vocabulary = try GuessVocabulary(contentsOf: URL(fileURLWithPath: guessVocab))
-            try vocabulary.validate(vocabSize: transformer.config.vocabSize, modelSHA256: try SHA256.hex(ofFile: path), file: guessVocab)
+            try vocabulary.validate(vocabSize: transformer.config.vocabSize, modelSHA256: try FileDigest.sha256(ofFile: path), file: guessVocab)
             var flags = [Bool](repeating: false, count: transformer.config.vocabSize)
             for token in vocabulary.prefix(guessHeadSize) { flags[Int(token)] = true }
             allowed = flags

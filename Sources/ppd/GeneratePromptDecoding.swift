@@ -32,7 +32,7 @@ extension Generate {
         var tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer)
         // Hash the model only when something needs it (the tokens name a model, a trace, a profile).
         let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil || decoding.usesHardwareAwareTree
-        let modelSHA256 = needsHash ? try SHA256.hex(ofFile: path) : nil
+        let modelSHA256 = needsHash ? try FileDigest.sha256(ofFile: path) : nil
         var promptTokensFile = decoding.promptTokensFile
         if decoding.usesDefaultPromptTokens, let base = tokens.baseModelSHA256, base != modelSHA256 {
             note("the shipped prompt tokens were trained for another model; using the text initialisation")

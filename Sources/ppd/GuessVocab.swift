@@ -53,7 +53,7 @@ struct GuessVocab: ParsableCommand {
         }
         FileHandle.standardError.write(Data("\n".utf8))
         let vocabulary = GuessVocabulary(
-            counts: counts, limit: size, modelSHA256: try SHA256.hex(ofFile: path),
+            counts: counts, limit: size, modelSHA256: try FileDigest.sha256(ofFile: path),
             source: "every turn of the first \(contents.conversations.count) conversations of \(URL(fileURLWithPath: data).lastPathComponent)")
         try vocabulary.write(to: outURL)
         print("\(vocabulary.countedTokens) tokens counted, \(counts.filter { $0 > 0 }.count) distinct; kept \(vocabulary.tokens.count) in \(out)")

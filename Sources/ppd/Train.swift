@@ -95,7 +95,7 @@ struct Train: ParsableCommand {
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let transformer = try Transformer(file: file, threads: threads)
-        let modelSHA256 = try SHA256.hex(ofFile: path)
+        let modelSHA256 = try FileDigest.sha256(ofFile: path)
         // The frozen model's own passes (replies, teacher rows, prefix keys and values) run as `ppd generate` runs them.
         let teacher = teacherArithmetic == .float32 ? transformer : try Transformer(file: file, threads: threads, arithmetic: teacherArithmetic)
         let guessHead = try Defaults.guessHead(option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { log($0) })

@@ -1,5 +1,5 @@
 import Foundation
-import GGUF
+@testable import GGUF
 import Kernels
 import TestSupport
 import XCTest
@@ -164,4 +164,35 @@ final class SHA256Tests: XCTestCase {
         bytes.withUnsafeBytes { digest.update($0) }
         XCTAssertEqual(try SHA256.hex(ofFile: path), digest.finalizeHex())
     }
+
+    /// The digest cache returns the file's sha256, reuses an entry only for the same file version
+    /// (a changed size or modification time is hashed again), and survives a corrupt entry.
+    func testFileDigestCacheFollowsTheFileVersion() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("digests-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let path = root.appendingPathComponent("model.bin").path
+        let cache = root.appendingPathComponent("cache")
+        try Data("first version".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try FileDigest.sha256(ofFile: path, directory: cache), hex("first version"))
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache.path).filter { $0.hasSuffix(".json") }
+        XCTAssertEqual(entries.count, 1)
+        // An entry for this exact version is trusted (it is what makes the cache fast): a planted
+        // digest comes back while the file is unchanged.
+        let entryURL = cache.appendingPathComponent(entries[0])
+        var entry = try JSONDecoder().decode(FileDigest.Entry.self, from: Data(contentsOf: entryURL))
+        entry.sha256 = String(repeating: "a", count: 64)
+        try JSONEncoder().encode(entry).write(to: entryURL)
+        XCTAssertEqual(try FileDigest.sha256(ofFile: path, directory: cache), String(repeating: "a", count: 64))
+        // A new version of the file is hashed again.
+        try Data("second, longer version".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try FileDigest.sha256(ofFile: path, directory: cache), hex("second, longer version"))
+        // A corrupt entry is replaced.
+        try Data("{not json".utf8).write(to: entryURL)
+        XCTAssertEqual(try FileDigest.sha256(ofFile: path, directory: cache), hex("second, longer version"))
+        XCTAssertThrowsError(try FileDigest.sha256(ofFile: root.appendingPathComponent("missing").path, directory: cache)) { error in
+            XCTAssertTrue("\(error)".contains("missing"), "\(error)")
+        }
+    }
 }
+
