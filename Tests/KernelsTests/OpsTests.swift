@@ -70,6 +70,52 @@ final class OpsTests: XCTestCase {
         }
     }
 
+    /// A query alone runs head by head; in a batch the four heads of a kv head run together. Both
+    /// must give the same bits for every row under a tree-like mask (each row sees a different
+    /// subset), on 1 and 2 threads, and match the float64 softmax.
+    func testSharedKVHeadAttentionIsBitwiseTheSingleHeadPath() {
+        for (heads, kvHeads, headDim) in [(4, 1, 64), (8, 2, 128)] {
+            let queries = 24, slots = 53
+            let q: [Float] = (0..<queries * heads * headDim).map { sin(Float($0) * 0.37) }
+            let k: [Float] = (0..<slots * kvHeads * headDim).map { cos(Float($0) * 0.11) }
+            let v: [Float] = (0..<slots * kvHeads * headDim).map { Float(($0 * 13) % 17) / 4 - 2 }
+            let visible: (Int, Int) -> Bool = { i, s in s < 30 || (s - 30) % (i % 5 + 1) == 0 }
+            let width = heads * headDim
+            for threads in [1, 2] {
+                let pool = ThreadPool(threadCount: threads)
+                var batch = [Float](repeating: .nan, count: queries * width)
+                Attention.run(
+                    queries: q, queryCount: queries, heads: heads, kvHeads: kvHeads, headDim: headDim, keys: k,
+                    values: v, slotCount: slots, scale: 0.125, visible: visible, out: &batch, pool: pool)
+                for i in 0..<queries {
+                    var alone = [Float](repeating: .nan, count: width)
+                    Array(q[(i * width)..<((i + 1) * width)]).withUnsafeBufferPointer { row in
+                        Attention.run(
+                            queries: row.baseAddress!, queryCount: 1, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                            keys: k, values: v, slotCount: slots, scale: 0.125, visible: { visible(i, $1) }, out: &alone,
+                            pool: pool)
+                    }
+                    XCTAssertEqual(alone.map(\.bitPattern), batch[(i * width)..<((i + 1) * width)].map(\.bitPattern), "row \(i), \(heads) heads, \(threads) threads")
+                }
+            }
+            // The float64 softmax for one head of one row.
+            let i = 7, h = 5 % heads, kvHead = h / (heads / kvHeads)
+            var out = [Float](repeating: 0, count: queries * width)
+            Attention.run(
+                queries: q, queryCount: queries, heads: heads, kvHeads: kvHeads, headDim: headDim, keys: k, values: v,
+                slotCount: slots, scale: 0.125, visible: visible, out: &out, pool: ThreadPool(threadCount: 2))
+            let seen = (0..<slots).filter { visible(i, $0) }
+            let scores = seen.map { s in
+                0.125 * (0..<headDim).map { Double(q[i * width + h * headDim + $0]) * Double(k[(s * kvHeads + kvHead) * headDim + $0]) }.reduce(0, +)
+            }
+            let e = scores.map { exp($0 - scores.max()!) }, total = e.reduce(0, +)
+            for d in 0..<headDim {
+                let expected = zip(seen, e).map { Double(v[($0 * kvHeads + kvHead) * headDim + d]) * $1 / total }.reduce(0, +)
+                XCTAssertEqual(Double(out[i * width + h * headDim + d]), expected, accuracy: 1e-5)
+            }
+        }
+    }
+
     func testThreadPoolRunsEveryTaskOnce() {
         let pool = ThreadPool(threadCount: 3)
         for tasks in [1, 2, 3, 7, 64] {
