@@ -6,11 +6,18 @@ public struct Logits: Sendable {
     public let vocabSize: Int
     /// rows.count x vocabSize, row-major.
     public var values: [Float]
+    /// Keeps the model from reusing `values`' storage while these logits exist.
+    let lease: LogitsRecycler.Lease?
 
     public init(rows: [Int], vocabSize: Int, values: [Float]) {
+        self.init(rows: rows, vocabSize: vocabSize, values: values, lease: nil)
+    }
+
+    init(rows: [Int], vocabSize: Int, values: [Float], lease: LogitsRecycler.Lease?) {
         self.rows = rows
         self.vocabSize = vocabSize
         self.values = values
+        self.lease = lease
     }
 
     /// The logits of the k-th returned row.

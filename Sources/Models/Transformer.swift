@@ -13,6 +13,10 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     public let pool: ThreadPool
     /// How the matrix products compute (the token embedding lookup always decodes to float).
     public let arithmetic: MatrixArithmetic
+    /// The last logits' storage, reused when the caller has let go (one `run` at a time).
+    private var logitsRecycler = LogitsRecycler()
+    /// Scratch for the full-vocabulary rows of a step with guess-head rows (never escapes).
+    private var fullRowsRecycler = LogitsRecycler()
 
     /// Builds the architecture named by `general.architecture`; throws for others, for missing
     /// tensors and for wrong shapes, and for `.int8` arithmetic on a CPU without an int8 kernel.
@@ -212,10 +216,10 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
         // Logits are written in full by the products below: no zeroing of megabytes per step.
         guard let head = guesses?.head, !guessRows.isEmpty else {
-            let logits = Self.uninitialized(outputRows.count * c.vocabSize) { out in
+            let logits = logitsRecycler.take(outputRows.count * c.vocabSize) { out in
                 selected.withUnsafeBufferPointer { weights.output.multiply($0.baseAddress!, count: outputRows.count, into: out, pool: pool) }
             }
-            return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
+            return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits.values, lease: logits.lease)
         }
         // Rows that decide tokens get the full output layer; guess rows get the guess head.
         let isGuess = outputRows.map { guessRows.contains($0) }
@@ -225,26 +229,18 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         }
         let (fullIndices, fullRows) = gather(false)
         let (guessIndices, headRows) = gather(true)
-        let full = Self.uninitialized(fullIndices.count * c.vocabSize) { out in
+        let full = fullRowsRecycler.take(fullIndices.count * c.vocabSize) { out in
             fullRows.withUnsafeBufferPointer { weights.output.multiply($0.baseAddress!, count: fullIndices.count, into: out, pool: pool) }
         }
-        let logits = Self.uninitialized(outputRows.count * c.vocabSize) { base in
-            full.withUnsafeBufferPointer { fb in
+        let logits = logitsRecycler.take(outputRows.count * c.vocabSize) { base in
+            full.values.withUnsafeBufferPointer { fb in
                 for (j, k) in fullIndices.enumerated() {
                     (base + k * c.vocabSize).initialize(from: fb.baseAddress! + j * c.vocabSize, count: c.vocabSize)
                 }
             }
             head.logits(headRows, into: guessIndices.map { base + $0 * c.vocabSize }, pool: pool)
         }
-        return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits)
-    }
-
-    /// An array of `count` floats that `fill` writes completely (no zeroing first).
-    private static func uninitialized(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 { fill(buffer.baseAddress!) }
-            initialized = count
-        }
+        return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits.values, lease: logits.lease)
     }
 
     /// gate <- act(W_gate x) * (W_up x) for n input rows, one parallel job over the FFN rows.
