@@ -21,8 +21,9 @@ static inline void ppd_i8_row_sums(const float lanes[16], float *y) {
     for (int r = 0; r < 4; r++) y[r] = (lanes[4 * r] + lanes[4 * r + 1]) + (lanes[4 * r + 2] + lanes[4 * r + 3]);
 }
 
-void ppd_i8_multiply_vnni(const uint8_t *weights, const float *scales, const float *mins, int columns, int block,
-                          const uint8_t *packed, int count, float *y, long output_stride, int row_start, int row_end);
+void ppd_i8_multiply_vnni(const uint8_t *weights, const float *scales, const float *mins, float min_factor, int columns,
+                          int block, const uint8_t *packed, int count, float *y, long output_stride, int row_start,
+                          int row_end);
 void ppd_i8_multiply_avx2(uint32_t type, const uint8_t *weights, const float *scales, const float *mins, int columns,
                           int block, const uint8_t *packed, int count, float *y, long output_stride, int row_start,
                           int row_end);

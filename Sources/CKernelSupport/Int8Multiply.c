@@ -13,20 +13,23 @@ void ppd_i8_multiply(ppd_i8_kernel kernel, uint32_t type, const uint8_t *weights
                      long output_stride, int row_start, int row_end) {
     switch (kernel) {
     case PPD_I8_AVX512_VNNI:
-        ppd_i8_multiply_vnni(weights, scales, mins, columns, block, packed, count, y, output_stride, row_start, row_end);
+        ppd_i8_multiply_vnni(weights, scales, mins, ppd_i8_min_factor(type), columns, block, packed, count, y, output_stride,
+                             row_start, row_end);
         break;
     case PPD_I8_AVX2:
         ppd_i8_multiply_avx2(type, weights, scales, mins, columns, block, packed, count, y, output_stride, row_start, row_end);
         break;
     default:
-        ppd_i8_multiply_reference(weights, scales, mins, columns, block, packed, count, y, output_stride, row_start, row_end);
+        ppd_i8_multiply_reference(type, weights, scales, mins, columns, block, packed, count, y, output_stride, row_start,
+                                  row_end);
         break;
     }
 }
 
-void ppd_i8_multiply_reference(const uint8_t *weights, const float *scales, const float *mins, int columns,
-                               int block, const uint8_t *packed, int count, float *y, long output_stride,
+void ppd_i8_multiply_reference(uint32_t type, const uint8_t *weights, const float *scales, const float *mins,
+                               int columns, int block, const uint8_t *packed, int count, float *y, long output_stride,
                                int row_start, int row_end) {
+    const float min_factor = ppd_i8_min_factor(type);
     const int chunks = columns / (4 * block), steps = block / 4;
     const size_t input_bytes = ppd_i8_input_bytes(columns, block), chunk_bytes = ppd_i8_chunk_bytes(block);
     for (int j = 0; j < count; j++) {
@@ -44,7 +47,8 @@ void ppd_i8_multiply_reference(const uint8_t *weights, const float *scales, cons
                             isum += (int32_t)w[k * 64 + lane * 4 + t] * (int32_t)(int8_t)xc[k * 64 + lane * 4 + t];
                     float f = (float)isum * xs[lane];
                     acc[lane] = fmaf(f, scales[tile * 16 + lane], acc[lane]);
-                    offsets[lane] = fmaf(mins[tile * 16 + lane], xs[16 + lane], offsets[lane]);
+                    float min = mins ? mins[tile * 16 + lane] : min_factor * scales[tile * 16 + lane];
+                    offsets[lane] = fmaf(min, xs[16 + lane], offsets[lane]);
                 }
             }
             float lanes[16];

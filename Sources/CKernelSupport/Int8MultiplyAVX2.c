@@ -25,7 +25,8 @@ enum { AVX2_PANEL_ROWS = 64 };
 /// 15), 4 (Q5: 31) or 2 (Q6_K: 63) stay below 32768. Q8_0 (`wide`) widens every step.
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
     const int J, const int steps, const int run, const int wide, const uint8_t *w, const float *scales,
-    const float *mins, int chunks, const uint8_t *x, size_t input_bytes, float *y, long output_stride) {
+    const float *mins, float min_factor, int chunks, const uint8_t *x, size_t input_bytes, float *y,
+    long output_stride) {
     const size_t chunk = ppd_i8_chunk_bytes(4 * steps);
     const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
     __m256 acc[AVX2_INPUT_TILE][2], offsets[AVX2_INPUT_TILE][2];
@@ -60,7 +61,8 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
                 for (int h = 0; h < 2; h++) isum[j][h] = _mm256_add_epi32(isum[j][h], _mm256_madd_epi16(pairs[j][h], ones));
         }
         for (int h = 0; h < 2; h++) {
-            __m256 scale = _mm256_loadu_ps(scales + c * 16 + 8 * h), min = _mm256_loadu_ps(mins + c * 16 + 8 * h);
+            __m256 scale = _mm256_loadu_ps(scales + c * 16 + 8 * h);
+            __m256 min = mins ? _mm256_loadu_ps(mins + c * 16 + 8 * h) : _mm256_mul_ps(_mm256_set1_ps(min_factor), scale);
             for (int j = 0; j < J; j++) {
                 const float *xs = (const float *)(x + j * input_bytes + c * chunk + steps * 64);
                 __m256i sum = isum[j][h];
@@ -83,7 +85,7 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
 /// prefetches the next group's weights (streamed from memory for large matrices).
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
     const int steps, const int run, const int wide, const uint8_t *weights, const float *scales, const float *mins,
-    int chunks, const uint8_t *packed, size_t input_bytes, int count, float *y, long output_stride, int row_start,
+    float min_factor, int chunks, const uint8_t *packed, size_t input_bytes, int count, float *y, long output_stride, int row_start,
     int row_end) {
     const size_t group_bytes = (size_t)chunks * 64 * steps;
     for (int panel = row_start; panel < row_end; panel += AVX2_PANEL_ROWS) {
@@ -94,16 +96,16 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
             for (int row = panel; row < panel_end; row += 4) {
                 const size_t tile_index = (size_t)(row / 4) * chunks;
                 const uint8_t *w = weights + tile_index * 64 * steps;
-                const float *s = scales + tile_index * 16, *m = mins + tile_index * 16;
+                const float *s = scales + tile_index * 16, *m = mins ? mins + tile_index * 16 : NULL;
                 if (j == 0 && row + 4 < row_end)
                     for (size_t offset = 0; offset < group_bytes; offset += 64)
                         _mm_prefetch((const char *)(w + group_bytes + offset), _MM_HINT_T0);
                 float *out = y + (long)j * output_stride + (row - row_start);
                 switch (inputs) {
-                case 4: group_product(4, steps, run, wide, w, s, m, chunks, x, input_bytes, out, output_stride); break;
-                case 3: group_product(3, steps, run, wide, w, s, m, chunks, x, input_bytes, out, output_stride); break;
-                case 2: group_product(2, steps, run, wide, w, s, m, chunks, x, input_bytes, out, output_stride); break;
-                default: group_product(1, steps, run, wide, w, s, m, chunks, x, input_bytes, out, output_stride); break;
+                case 4: group_product(4, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride); break;
+                case 3: group_product(3, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride); break;
+                case 2: group_product(2, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride); break;
+                default: group_product(1, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride); break;
                 }
             }
         }
@@ -115,12 +117,13 @@ PPD_AVX2_TARGET void ppd_i8_multiply_avx2(uint32_t type, const uint8_t *weights,
                                           long output_stride, int row_start, int row_end) {
     const int chunks = columns / (4 * block);
     const size_t input_bytes = ppd_i8_input_bytes(columns, block);
+    const float factor = ppd_i8_min_factor(type);
     switch (type) {
-    case TYPE_Q8_0: panels(8, 1, 1, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
-    case TYPE_Q5_0: panels(8, 4, 0, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
-    case TYPE_Q6_K: panels(4, 2, 0, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
-    case TYPE_Q4_0: case TYPE_Q4_K: panels(8, 8, 0, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    case TYPE_Q8_0: panels(8, 1, 1, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    case TYPE_Q5_0: panels(8, 4, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    case TYPE_Q6_K: panels(4, 2, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    case TYPE_Q4_0: case TYPE_Q4_K: panels(8, 8, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
     // Any other byte range: the signed form is exact for all of 0...255.
-    default: panels(block / 4, 1, 1, weights, scales, mins, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    default: panels(block / 4, 1, 1, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
     }
 }

@@ -27,7 +27,8 @@ PPD_VNNI_TARGET static inline void store_row_sums(__m512 a, float *y) {
 /// Where one call's operands are: weights from group `w` on, inputs from `x` on.
 typedef struct {
     const uint8_t *w;
-    const float *scales, *mins;
+    const float *scales, *mins; // mins NULL: min = min_factor * scale
+    float min_factor;
     size_t group_bytes, group_scales; // one group's weight bytes and scale count (all chunks)
     int chunks;
     const uint8_t *x;
@@ -70,12 +71,17 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(c
     __m512 offsets[TILE_GROUPS][TILE_INPUTS];
     for (int g = 0; g < G; g++)
         for (int j = 0; j < J; j++) offsets[g][j] = _mm512_setzero_ps();
-    for (int c = 0; c < o->chunks; c++)
+    const __m512 factor = _mm512_set1_ps(o->min_factor);
+    for (int c = 0; c < o->chunks; c++) {
+        __m512 min[TILE_GROUPS];
+        for (int g = 0; g < G; g++)
+            min[g] = o->mins ? _mm512_loadu_ps(o->mins + g * o->group_scales + c * 16)
+                             : _mm512_mul_ps(factor, _mm512_loadu_ps(o->scales + g * o->group_scales + c * 16));
         for (int j = 0; j < J; j++) {
             __m512 sums = _mm512_loadu_ps((const float *)(o->x + j * o->input_bytes + c * chunk + steps * 64 + 64));
-            for (int g = 0; g < G; g++)
-                offsets[g][j] = _mm512_fmadd_ps(_mm512_loadu_ps(o->mins + g * o->group_scales + c * 16), sums, offsets[g][j]);
+            for (int g = 0; g < G; g++) offsets[g][j] = _mm512_fmadd_ps(min[g], sums, offsets[g][j]);
         }
+    }
     for (int g = 0; g < G; g++)
         for (int j = 0; j < J; j++) store_row_sums(_mm512_sub_ps(acc[g][j], offsets[g][j]), o->y + j * o->output_stride + g * 4);
 }
@@ -100,11 +106,11 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_for_input
     }
 }
 
-PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *scales, const float *mins, int columns,
-                                        int block, const uint8_t *packed, int count, float *y, long output_stride,
-                                        int row_start, int row_end) {
+PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *scales, const float *mins,
+                                        float min_factor, int columns, int block, const uint8_t *packed, int count,
+                                        float *y, long output_stride, int row_start, int row_end) {
     const int chunks = columns / (4 * block), steps = block / 4;
-    tile_operands o = {.group_bytes = (size_t)chunks * 16 * block, .group_scales = (size_t)chunks * 16,
+    tile_operands o = {.min_factor = min_factor, .group_bytes = (size_t)chunks * 16 * block, .group_scales = (size_t)chunks * 16,
                        .chunks = chunks, .input_bytes = ppd_i8_input_bytes(columns, block), .output_stride = output_stride};
     const int first_group = row_start / 4, end_group = row_end / 4;
     for (int panel = first_group; panel < end_group; panel += PANEL_GROUPS) {
@@ -116,7 +122,7 @@ PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *s
                 const int groups = g + TILE_GROUPS <= panel_end ? TILE_GROUPS : 1;
                 o.w = weights + (size_t)g * o.group_bytes;
                 o.scales = scales + (size_t)g * o.group_scales;
-                o.mins = mins + (size_t)g * o.group_scales;
+                o.mins = mins ? mins + (size_t)g * o.group_scales : NULL;
                 o.y = y + (long)j * output_stride + (g * 4 - row_start);
                 // The first pass over a panel fetches the next panel's weights (from memory for
                 // large matrices) while it computes.

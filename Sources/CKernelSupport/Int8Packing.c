@@ -118,7 +118,7 @@ static void unpack_row(uint32_t type, const uint8_t *src, int columns, uint8_t *
 int ppd_i8_pack(uint32_t type, const void *data, size_t row_bytes, int rows, int columns,
                 uint8_t *weights, float *scales, float *mins) {
     int block = ppd_i8_block(type);
-    if (block == 0 || rows % 4 != 0 || columns % (4 * block) != 0 || columns % (type == TYPE_Q4_K || type == TYPE_Q6_K ? 256 : 32) != 0)
+    if (block == 0 || (!mins && ppd_i8_min_factor(type) == 0.0f) || rows % 4 != 0 || columns % (4 * block) != 0 || columns % (type == TYPE_Q4_K || type == TYPE_Q6_K ? 256 : 32) != 0)
         return -1;
     int blocks = columns / block, chunks = blocks / 4, steps = block / 4;
     uint8_t u[4][columns];
@@ -136,20 +136,34 @@ int ppd_i8_pack(uint32_t type, const void *data, size_t row_bytes, int rows, int
             for (int r = 0; r < 4; r++)
                 for (int b = 0; b < 4; b++) {
                     scales[tile * 16 + r * 4 + b] = scale[r][c * 4 + b];
-                    mins[tile * 16 + r * 4 + b] = min[r][c * 4 + b];
+                    if (mins) mins[tile * 16 + r * 4 + b] = min[r][c * 4 + b];
+                    // Without a table the kernels derive the offset: it must be that value.
+                    else if (min[r][c * 4 + b] != ppd_i8_min_factor(type) * scale[r][c * 4 + b]) return -1;
                 }
         }
     }
     return 0;
 }
 
-float ppd_i8_weight(const uint8_t *weights, const float *scales, const float *mins, int columns,
+float ppd_i8_min_factor(uint32_t type) {
+    switch (type) {
+    case TYPE_Q8_0: return 128.0f;
+    case TYPE_Q4_0: return 8.0f;
+    case TYPE_Q5_0: return 16.0f;
+    case TYPE_Q6_K: return 32.0f;
+    default: return 0.0f;
+    }
+}
+
+float ppd_i8_weight(uint32_t type, const uint8_t *weights, const float *scales, const float *mins, int columns,
                     int block, int row, int column) {
     int chunks = columns / (4 * block), group = row / 4, r = row % 4;
     int b = (column / block) % 4, c = column / (4 * block), within = column % block;
     size_t tile = (size_t)group * chunks + c;
     int k = within / 4, t = within % 4;
     uint8_t u = weights[tile * 16 * block + k * 64 + (r * 4 + b) * 4 + t];
-    return scales[tile * 16 + r * 4 + b] * (float)u - mins[tile * 16 + r * 4 + b];
+    float scale = scales[tile * 16 + r * 4 + b];
+    float min = mins ? mins[tile * 16 + r * 4 + b] : ppd_i8_min_factor(type) * scale;
+    return scale * (float)u - min;
 }
 

@@ -75,7 +75,9 @@ public final class Int8Matrix: @unchecked Sendable {
     public let kernel: Int8Kernel
     private let weights: UnsafeMutableRawPointer
     private let scales: UnsafeMutablePointer<Float>
-    private let mins: UnsafeMutablePointer<Float>
+    /// Offsets per sub-block; nil for types whose offset is a fixed multiple of the scale
+    /// (`ppd_i8_min_factor`: Q8_0, Q4_0, Q5_0, Q6_K), which the kernels derive.
+    private let mins: UnsafeMutablePointer<Float>?
 
     /// The repacked form of `matrix` computing on `kernel`, or nil when its encoding or shape has
     /// none (the rows must be a multiple of 4 and the columns of 4 sub-blocks) or the CPU lacks
@@ -93,7 +95,7 @@ public final class Int8Matrix: @unchecked Sendable {
         let subBlocks = matrix.rows * matrix.columns / block
         let weights = Self.allocate(ppd_i8_weight_bytes(Int32(matrix.rows), Int32(matrix.columns)))
         let scales = Self.allocate(subBlocks * 4).assumingMemoryBound(to: Float.self)
-        let mins = Self.allocate(subBlocks * 4).assumingMemoryBound(to: Float.self)
+        let mins = ppd_i8_min_factor(matrix.type.rawValue) != 0 ? nil : Self.allocate(subBlocks * 4).assumingMemoryBound(to: Float.self)
         var status: Int32 = 0
         let sliceRows = 4096, perRow = matrix.columns / block
         for first in stride(from: 0, to: matrix.rows, by: sliceRows) where status == 0 {
@@ -102,13 +104,13 @@ public final class Int8Matrix: @unchecked Sendable {
             status = ppd_i8_pack(
                 matrix.type.rawValue, source, matrix.rowBytes, Int32(count), Int32(matrix.columns),
                 weights.assumingMemoryBound(to: UInt8.self) + first * matrix.columns, scales + first * perRow,
-                mins + first * perRow)
+                mins.map { $0 + first * perRow })
             consumed?(source, count * matrix.rowBytes)
         }
         guard status == 0 else {
             weights.deallocate()
             scales.deallocate()
-            mins.deallocate()
+            mins?.deallocate()
             return nil
         }
         self.rows = matrix.rows
@@ -136,16 +138,16 @@ public final class Int8Matrix: @unchecked Sendable {
     deinit {
         weights.deallocate()
         scales.deallocate()
-        mins.deallocate()
+        mins?.deallocate()
     }
 
-    /// Bytes held by the repacked weights, scales and offsets.
-    public var byteCount: Int { rows * columns + 2 * MemoryLayout<Float>.size * rows * columns / block }
+    /// Bytes held by the repacked weights, scales and offsets (when the type has an offset table).
+    public var byteCount: Int { rows * columns + (mins == nil ? 1 : 2) * MemoryLayout<Float>.size * rows * columns / block }
 
     /// The value element (`row`, `column`) stands for: scale * u - offset.
     public func weight(row: Int, column: Int) -> Float {
         ppd_i8_weight(
-            weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), Int32(row),
+            type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), Int32(row),
             Int32(column))
     }
 
@@ -227,7 +229,7 @@ public final class Int8Matrix: @unchecked Sendable {
         precondition(input.columns == columns && input.block == block, "input quantized for another matrix shape")
         precondition(rowRange.lowerBound % 4 == 0 && rowRange.upperBound % 4 == 0, "reference rows are whole groups of 4")
         ppd_i8_multiply_reference(
-            weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), input.bytes,
+            type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), input.bytes,
             Int32(input.count), y, outputStride, Int32(rowRange.lowerBound), Int32(rowRange.upperBound))
     }
 }

@@ -38,6 +38,37 @@ final class Int8MatrixTests: XCTestCase {
         }
     }
 
+    /// Types without an offset table (Q8_0, Q4_0, Q5_0, Q6_K) have offsets that are exactly
+    /// `ppd_i8_min_factor` times the scale: the table the packer would write holds exactly the
+    /// value the kernels derive, so dropping it changes no result. Q4_K keeps its table.
+    func testDerivedOffsetsAreTheTableBitwise() throws {
+        var random = RandomBlocks(state: 13)
+        for type in Self.types {
+            let rows = 8, columns = 512
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            let block = Int(ppd_i8_block(type.rawValue)), subBlocks = rows * columns / block
+            var weights = [UInt8](repeating: 0, count: rows * columns)
+            var scales = [Float](repeating: 0, count: subBlocks), mins = [Float](repeating: 0, count: subBlocks)
+            let rowBytes = type.byteCount(elements: columns)
+            let status = bytes.withUnsafeBytes {
+                ppd_i8_pack(type.rawValue, $0.baseAddress!, rowBytes, Int32(rows), Int32(columns), &weights, &scales, &mins)
+            }
+            XCTAssertEqual(status, 0, "\(type)")
+            let factor = ppd_i8_min_factor(type.rawValue)
+            let withoutTable = bytes.withUnsafeBytes {
+                ppd_i8_pack(type.rawValue, $0.baseAddress!, rowBytes, Int32(rows), Int32(columns), &weights, &scales, nil)
+            }
+            if type == .q4_K {
+                XCTAssertEqual(factor, 0)
+                XCTAssertEqual(withoutTable, -1, "Q4_K offsets are its own: a table is required")
+            } else {
+                XCTAssertGreaterThan(factor, 0, "\(type)")
+                XCTAssertEqual(withoutTable, 0, "\(type)")
+                XCTAssertEqual(mins.map(\.bitPattern), scales.map { (factor * $0).bitPattern }, "\(type)")
+            }
+        }
+    }
+
     /// A product is the double-precision dot product of the repacked weights with the
     /// activations quantized per 32 (scale max|x| / 127, nearest even), to float accuracy; and
     /// within the quantization error of the float product.

@@ -37,14 +37,21 @@ int ppd_i8_block(uint32_t type);
 /// block floats each). `rows` must be a multiple of 4 and `columns` of 4 * block.
 size_t ppd_i8_weight_bytes(int rows, int columns);
 
-/// Repacks `rows` rows of GGML-encoded data (`row_bytes` bytes each). Returns 0, or -1 for an
-/// unsupported type or shape.
+/// For types whose offset is a fixed multiple of the scale (Q8_0: 128, Q4_0: 8, Q5_0: 16, Q6_K:
+/// 32; exact in float, a power of two), that multiple: their matrices keep no offset table
+/// (`mins` NULL below), which saves 4 bytes per sub-block streamed at every decode step. 0 for
+/// types with their own offsets (Q4_K).
+float ppd_i8_min_factor(uint32_t type);
+
+/// Repacks `rows` rows of GGML-encoded data (`row_bytes` bytes each). `mins` may be NULL when
+/// `ppd_i8_min_factor(type)` is not 0. Returns 0, or -1 for an unsupported type or shape.
 int ppd_i8_pack(uint32_t type, const void *data, size_t row_bytes, int rows, int columns,
                 uint8_t *weights, float *scales, float *mins);
 
-/// The decoded value of element `column` of row `row` of a repacked matrix (scale * u - min): a
-/// check of the repacking against the float decoder.
-float ppd_i8_weight(const uint8_t *weights, const float *scales, const float *mins, int columns,
+/// The decoded value of element `column` of row `row` of a repacked matrix of GGML type `type`
+/// (scale * u - min; min = ppd_i8_min_factor(type) * scale when `mins` is NULL): a check of the
+/// repacking against the float decoder.
+float ppd_i8_weight(uint32_t type, const uint8_t *weights, const float *scales, const float *mins, int columns,
                     int block, int row, int column);
 
 /// Bytes of the quantized, laid-out activations of one input row of `columns` elements.
@@ -57,15 +64,16 @@ void ppd_i8_quantize(ppd_i8_kernel kernel, const float *x, int count, int column
 
 /// y[j * output_stride + (r - row_start)] = dot(W[r], x[j]) for rows row_start..<row_end
 /// (multiples of 4) and `count` packed inputs, on `kernel` (a supported one). `type` is the
-/// GGML type the weights were repacked from.
+/// GGML type the weights were repacked from; `mins` NULL means min = ppd_i8_min_factor(type) *
+/// scale (the same value the table would hold, bit for bit).
 void ppd_i8_multiply(ppd_i8_kernel kernel, uint32_t type, const uint8_t *weights, const float *scales,
                      const float *mins, int columns, int block, const uint8_t *packed, int count, float *y,
                      long output_stride, int row_start, int row_end);
 
 /// The same products computed one element at a time in portable C: the statement of the
 /// arithmetic that every kernel must match bit for bit.
-void ppd_i8_multiply_reference(const uint8_t *weights, const float *scales, const float *mins, int columns,
-                               int block, const uint8_t *packed, int count, float *y, long output_stride,
+void ppd_i8_multiply_reference(uint32_t type, const uint8_t *weights, const float *scales, const float *mins,
+                               int columns, int block, const uint8_t *packed, int count, float *y, long output_stride,
                                int row_start, int row_end);
 
 #endif
