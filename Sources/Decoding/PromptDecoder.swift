@@ -7,7 +7,7 @@ import Models
 /// tokens hung under its nodes, is verified in one forward pass under a tree mask; an
 /// `AcceptancePolicy` keeps a path and picks the next token; the KV cache keeps only that path.
 ///
-/// One step, as data flows (DESIGN.md, "PPD step"):
+/// One step, as data flows (ARCHITECTURE.md, "One PPD step"):
 /// 1. the tree for the current depth (distances with guesses) lays out root, guesses and prompt
 ///    rows (`VerificationLayout`);
 /// 2. one forward over them at positions `length + depth of slot`;

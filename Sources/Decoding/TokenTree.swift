@@ -98,7 +98,7 @@ public struct TokenTree: Sendable, Equatable {
 
 /// A set of candidate trees, one per depth of guesses available, as read from a tree file.
 ///
-/// A dynamic tree file (DESIGN.md, "Formats"):
+/// A dynamic tree file (ARCHITECTURE.md, "Formats"):
 /// `{ "format": "ppd-tree/1", "prompt_tokens": 3, "trees": { "1": [[path, weight, n], ...], ... } }`
 /// where the key is the number of distances that have guesses when the tree is used. A static tree
 /// file is a plain JSON list of paths (Medusa's form); it becomes one tree whose nodes have weight 1

@@ -4,7 +4,7 @@
 /// `multiply` computes y = x W^T for a batch of input rows. Every output element is one dot
 /// product of a decoded weight row with one input row, always accumulated in the same order
 /// (see `MatrixKernel`), whatever the batch size or thread count: the numerics contract of
-/// DESIGN.md.
+/// ARCHITECTURE.md.
 public struct QuantizedMatrix: @unchecked Sendable {
     /// Start of the encoded data (typically inside a memory-mapped GGUF file).
     public let data: UnsafeRawPointer
