@@ -15,6 +15,7 @@ enum {
     TILE_GROUPS = 2,   // groups of 4 rows per register tile
     TILE_INPUTS = 6,   // inputs per register tile (12 integer + 12 float accumulators)
     PANEL_GROUPS = 16, // groups per panel: 64 rows
+    PREFETCH_GROUPS = 4, // prefetch distance of the first pass over a panel
 };
 
 /// The row sums of a chunk result's 16 lanes (`ppd_i8_row_sums`'s order; float addition commutes).
@@ -124,12 +125,16 @@ PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *s
                 o.scales = scales + (size_t)g * o.group_scales;
                 o.mins = mins ? mins + (size_t)g * o.group_scales : NULL;
                 o.y = y + (long)j * output_stride + (g * 4 - row_start);
-                // The first pass over a panel fetches the next panel's weights (from memory for
-                // large matrices) while it computes.
-                if (j == 0 && g + PANEL_GROUPS < end_group) {
-                    const char *ahead = (const char *)(o.w + PANEL_GROUPS * o.group_bytes);
+                // The first pass over a panel fetches the weights and scales PREFETCH_GROUPS
+                // groups ahead into L1 (streamed from memory for large matrices; into L1 rather
+                // than L2 measured 29 -> 36 GB/s for one decode row on the Zen 5 VM).
+                if (j == 0 && g + PREFETCH_GROUPS < end_group) {
+                    const char *ahead = (const char *)(o.w + PREFETCH_GROUPS * o.group_bytes);
                     for (size_t offset = 0; offset < groups * o.group_bytes; offset += 64)
-                        _mm_prefetch(ahead + offset, _MM_HINT_T1);
+                        _mm_prefetch(ahead + offset, _MM_HINT_T0);
+                    const char *scales_ahead = (const char *)(o.scales + PREFETCH_GROUPS * o.group_scales);
+                    for (size_t offset = 0; offset < groups * o.group_scales * sizeof(float); offset += 64)
+                        _mm_prefetch(scales_ahead + offset, _MM_HINT_T0);
                 }
                 if (groups == TILE_GROUPS) tile_for_inputs(TILE_GROUPS, inputs, steps, &o);
                 else tile_for_inputs(1, inputs, steps, &o);
