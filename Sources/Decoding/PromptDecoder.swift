@@ -36,6 +36,11 @@ public final class PromptDecoder {
     /// ranked among its tokens only). The rows that decide tokens keep the full output layer, so
     /// the output does not change; only the guesses, and the cost of a step, do.
     public let guessHead: GuessHead?
+    /// When set, its continuations join every step's candidate tree (`DraftMerge`), at most
+    /// `draftRowLimit` rows of them per step.
+    public let drafter: (any TokenDrafter)?
+    /// Most rows a step gives the drafter's tokens (those not already in the tree).
+    public let draftRowLimit: Int
 
     /// Layout per depth 0...promptTokenCount (depth 0: root and its prompt chain only).
     private let layouts: [VerificationLayout]
@@ -45,10 +50,13 @@ public final class PromptDecoder {
     /// A decoder for `model` with `promptTokens` and `tree`. Throws when the prompt tokens do not
     /// fit the model (hidden size, or `modelSHA256` when both hashes are known), when the tree
     /// needs more prompt tokens than there are, or when a tree's ranks reach past the vocabulary.
+    /// A `drafter` adds up to `draftRowLimit` rows of its continuations to every step.
     public init(
         model: LanguageModel, promptTokens: PromptTokens, tree: DynamicTree,
-        rule: TreeBuffers.PromptSlotRule = .exact, modelSHA256: String? = nil, guessHead: GuessHead? = nil
+        rule: TreeBuffers.PromptSlotRule = .exact, modelSHA256: String? = nil, guessHead: GuessHead? = nil,
+        drafter: (any TokenDrafter)? = nil, draftRowLimit: Int = 0
     ) throws {
+        guard draftRowLimit >= 0 else { throw ModelError("the draft row limit is \(draftRowLimit): it must be 0 or more") }
         try promptTokens.validate(for: model, modelSHA256: modelSHA256)
         guard tree.promptTokens <= promptTokens.count else {
             throw TreeError(.moreDistancesThanPromptTokens(tree: tree.promptTokens, promptTokens: promptTokens.count))
@@ -74,6 +82,8 @@ public final class PromptDecoder {
         self.layouts = layouts
         self.rootOnly = VerificationLayout(buffers: root, virtualTokens: 1, attention: promptTokens.attention)
         self.guessHead = guessHead
+        self.drafter = drafter
+        self.draftRowLimit = drafter == nil ? 0 : draftRowLimit
     }
 
     /// The guess-head request for `rows` (nil without a head or rows).
@@ -94,6 +104,7 @@ public final class PromptDecoder {
         observer: DecodingObserver? = nil, onStep: (PromptDecodingStep) -> Bool = { _ in true }
     ) throws -> PromptDecodingResult {
         var policy = policy
+        var drafter = drafter
         let context = model.config.contextLength
         let n = promptTokenCount
         let v = promptTokens.virtualTokens
@@ -103,7 +114,7 @@ public final class PromptDecoder {
                 "the prompt has \(prompt.count) tokens, which with \(n * v) prompt-token rows does not fit the model's context of \(context) tokens"
             )
         }
-        let widest = max(layouts.map(\.count).max() ?? 1, n * v)
+        let widest = max(layouts.map(\.count).max() ?? 1, n * v) + draftRowLimit
         let cache = model.makeCache(capacity: min(context, prompt.count + max(options.maxTokens, 1) + widest))
 
         var result = PromptDecodingResult(
@@ -184,32 +195,44 @@ public final class PromptDecoder {
                 depth = 0
             }
             let buffers = layout.buffers
-            let candidates = try CandidateTree(buffers: buffers, root: root, guesses: guesses)
-            let (stepEmbeddings, stepPositions) = try assemble(layout, candidates: candidates, start: start)
+            let treeCandidates = try CandidateTree(buffers: buffers, root: root, guesses: guesses)
+            let drafts = drafter?.draft(after: prompt + result.tokens, limit: draftRowLimit) ?? []
+            let merge = DraftMerge(
+                layout: layout, candidates: treeCandidates, drafts: drafts,
+                rowLimit: min(draftRowLimit, cache.capacity - start - layout.count))
+            let candidates = merge.candidates
+            var (stepEmbeddings, stepPositions) = try assemble(layout, candidates: treeCandidates, start: start)
+            if merge.draftRows > 0 {
+                stepEmbeddings += try model.embed(merge.draftTokens)
+                stepPositions += merge.draftPositions.map { Int32(start + $0) }
+            }
+            let rows = layout.count + merge.draftRows
 
             let forwardClock = ContinuousClock.now
             let logits = try model.forward(
-                embeddings: stepEmbeddings, positions: stepPositions, mask: layout.mask, cache: cache,
-                logitRows: layout.logitRows, guesses: guessRows(layout.promptRows),
+                embeddings: stepEmbeddings, positions: stepPositions, mask: merge.mask, cache: cache,
+                logitRows: Array(0..<rows), guesses: guessRows(layout.promptRows),
                 hook: observer?.activationHook(forStep: result.steps.count))
             let forwardSeconds = forwardClock.secondsSince()
 
             // Logits rows are all batch rows in order, so a row's logits are at its own index.
-            let nodeRow = buffers.nodeIndex.map { layout.slotRows[$0][0] }
+            let nodeRow = merge.nodeRows
             let acceptance = policy.accept(candidates) { logits.row(nodeRow[$0]) }
             observer?.didVerify(
-                step: result.steps.count, logits: logits, layout: layout, candidates: candidates, acceptance: acceptance)
+                step: result.steps.count, logits: logits, layout: layout, merge: merge, acceptance: acceptance)
             let keptRows = ([0] + acceptance.path).map { start + nodeRow[$0] }
             cache.keep(from: start, slots: keptRows)
 
+            // A drafted node carries no prompt tokens: after it, the next step has no guesses.
             let last = acceptance.path.last ?? 0
-            guesses = buffers.promptSlots[last].map { guessTokens(logits, rows: layout.slotRows[$0]) }
+            guesses = last < merge.layoutNodes ? buffers.promptSlots[last].map { guessTokens(logits, rows: layout.slotRows[$0]) } : []
             let emitted = acceptance.path.map { candidates.tokens[$0] } + [acceptance.next]
             root = acceptance.next
             let step = PromptDecodingStep(
-                index: result.steps.count, inputRows: layout.count, treeNodes: buffers.nodes.count,
+                index: result.steps.count, inputRows: rows, treeNodes: candidates.count - 1,
                 depth: depth, accepted: acceptance.path.count, tokens: [],
-                seconds: clock.secondsSince(), forwardSeconds: forwardSeconds)
+                seconds: clock.secondsSince(), forwardSeconds: forwardSeconds,
+                draftRows: merge.draftRows, acceptedDrafted: acceptance.path.filter { $0 >= merge.layoutNodes }.count)
             guard emit(emitted, step) else { return result }
         }
     }

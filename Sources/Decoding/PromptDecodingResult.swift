@@ -19,11 +19,16 @@ public struct PromptDecodingStep: Sendable, Equatable {
     public var seconds: Double
     /// Wall time of the forward pass alone.
     public var forwardSeconds: Double
+    /// Rows given to a drafter's tokens (`PromptDecoder.drafter`; included in `inputRows` and,
+    /// as nodes, in `treeNodes`).
+    public var draftRows: Int
+    /// Accepted guesses that were a drafter's tokens (included in `accepted`).
+    public var acceptedDrafted: Int
 
     /// A step record.
     public init(
         index: Int, inputRows: Int, treeNodes: Int, depth: Int, accepted: Int, tokens: [Int32], seconds: Double,
-        forwardSeconds: Double
+        forwardSeconds: Double, draftRows: Int = 0, acceptedDrafted: Int = 0
     ) {
         self.index = index
         self.inputRows = inputRows
@@ -33,6 +38,8 @@ public struct PromptDecodingStep: Sendable, Equatable {
         self.tokens = tokens
         self.seconds = seconds
         self.forwardSeconds = forwardSeconds
+        self.draftRows = draftRows
+        self.acceptedDrafted = acceptedDrafted
     }
 }
 
@@ -76,8 +83,9 @@ public protocol DecodingObserver: AnyObject {
     /// The prefill's logits: `logits.rows` are the last input row (`prompt.count - 1`) and then the
     /// prompt rows, prompt token k's `virtualTokens` rows after prompt token k - 1's.
     func didPrefill(logits: Logits, prompt: [Int32], promptTokens: Int, virtualTokens: Int)
-    /// Verification step `step` after acceptance: its logits (every batch row of `layout`, in
-    /// order), its candidate tree (node i sits in batch row `layout.slotRows[layout.buffers.nodeIndex[i]][0]`)
+    /// Verification step `step` after acceptance: its logits (every batch row in order: the rows
+    /// of `layout`, then the drafted rows of `merge`), its candidate tree (`merge.candidates`;
+    /// node i sits in batch row `merge.nodeRows[i]`; nodes from `merge.layoutNodes` on were drafted)
     /// and what the policy accepted.
-    func didVerify(step: Int, logits: Logits, layout: VerificationLayout, candidates: CandidateTree, acceptance: Acceptance)
+    func didVerify(step: Int, logits: Logits, layout: VerificationLayout, merge: DraftMerge, acceptance: Acceptance)
 }

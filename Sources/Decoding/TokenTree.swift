@@ -149,6 +149,17 @@ public struct DynamicTree: Sendable, Equatable {
         self.isStatic = true
     }
 
+    /// No prompt tokens and no guesses: every step verifies the root alone, plus whatever a
+    /// `TokenDrafter` adds (prompt lookup without PPD). Written as a dynamic tree with no trees.
+    public static let rootOnly = DynamicTree(unchecked: 0, trees: [:])
+
+    /// A tree known to be valid.
+    private init(unchecked promptTokens: Int, trees: [Int: TokenTree]) {
+        self.promptTokens = promptTokens
+        self.trees = trees
+        self.isStatic = false
+    }
+
     /// A chain without branching: for each depth key d in 1...promptTokens, the rank-0 guesses at
     /// distances 1...d, every node carrying all `promptTokens` prompt tokens (so whichever node is
     /// accepted last, the next step again has guesses at every distance). Batch rows per step:

@@ -11,13 +11,13 @@ import Models
 ///   policy, seed, command line, git commit, date...), plus `format`.
 /// - `/prompt` Int32: the input ids; `/tokens` Int32: the generated ids.
 /// - `/steps/<field>`, one entry per forward pass (entry 0 the prefill): `index`, `input_rows`,
-///   `tree_nodes`, `depth`, `accepted`, `emitted` (Int32), `seconds`, `forward_seconds` (Float64);
+///   `tree_nodes`, `depth`, `accepted`, `emitted`, `draft_rows`, `accepted_drafted` (Int32), `seconds`, `forward_seconds` (Float64);
 ///   `/steps/tokens` Int32 (all emitted tokens in order) with `/steps/token_offsets` Int64
 ///   [steps + 1] (step i emitted `tokens[offsets[i]..<offsets[i+1]]`). Attributes on `/steps`:
 ///   `decode_steps`, `mean_accepted_length`, `decode_tokens_per_second`,
 ///   `prefill_tokens_per_second`, `stop_reason`.
 /// - `/rows/<field>`, one entry per batch row of each recorded forward pass: `step`, `row`,
-///   `kind` (0 input token, 1 root, 2 guess, 3 prompt token), `position_offset` (from the
+///   `kind` (0 input token, 1 root, 2 guess, 3 prompt token, 4 a drafter's token), `position_offset` (from the
 ///   committed length; in the prefill the absolute position), `parent_row` (the row it hangs
 ///   under: a prompt row under the same virtual row of the previous prompt token; -1 none),
 ///   `distance` and `rank` (guesses; else -1), `prompt_index` and `virtual` (prompt rows; else -1),
@@ -63,11 +63,11 @@ public final class PromptDecodingTrace: DecodingObserver {
     }
 
     public func didVerify(
-        step: Int, logits output: Logits, layout: VerificationLayout, candidates: CandidateTree, acceptance: Acceptance
+        step: Int, logits output: Logits, layout: VerificationLayout, merge: DraftMerge, acceptance: Acceptance
     ) {
         guard records(step) else { return }
         logits?.record(output, step: step)
-        rows.append(step: step, layout: layout, candidates: candidates, acceptance: acceptance)
+        rows.append(step: step, layout: layout, merge: merge, acceptance: acceptance)
     }
 
     /// Writes the trace of `result` to `path` (atomically: a temporary file renamed into place).
@@ -102,6 +102,8 @@ public final class PromptDecodingTrace: DecodingObserver {
         try ints("depth") { $0.depth }
         try ints("accepted") { $0.accepted }
         try ints("emitted") { $0.tokens.count }
+        try ints("draft_rows") { $0.draftRows }
+        try ints("accepted_drafted") { $0.acceptedDrafted }
         try file.writeDataset("/steps/seconds", steps.map(\.seconds))
         try file.writeDataset("/steps/forward_seconds", steps.map(\.forwardSeconds))
         try file.writeDataset("/steps/tokens", steps.flatMap(\.tokens))
@@ -130,7 +132,7 @@ private struct RowTable {
     var token: [Int32] = []
     var accepted: [Int32] = []
 
-    enum Kind: Int32 { case input = 0, root, guess, prompt }
+    enum Kind: Int32 { case input = 0, root, guess, prompt, drafted }
 
     mutating func add(
         step s: Int, row r: Int, kind k: Kind, position p: Int, parent q: Int?, distance d: Int = -1, rank n: Int = -1,
@@ -149,8 +151,9 @@ private struct RowTable {
         accepted.append(a ? 1 : 0)
     }
 
-    mutating func append(step: Int, layout: VerificationLayout, candidates: CandidateTree, acceptance: Acceptance) {
+    mutating func append(step: Int, layout: VerificationLayout, merge: DraftMerge, acceptance: Acceptance) {
         let buffers = layout.buffers
+        let candidates = merge.candidates
         var nodeOfSlot: [Int: Int] = [:]
         for (node, slot) in buffers.nodeIndex.enumerated() { nodeOfSlot[slot] = node }
         let kept = Set([0] + acceptance.path)
@@ -171,6 +174,14 @@ private struct RowTable {
                 let parent = buffers.parents[slot].map { p in buffers.isPromptSlot(p) ? layout.slotRows[p][v] : layout.slotRows[p][0] }
                 add(step: step, row: r, kind: .prompt, position: layout.positions[r], parent: parent, promptIndex: index, virtual: v)
             }
+        }
+        // Drafted rows: distance is the depth below the root; a drafter's tokens have no rank.
+        for node in merge.layoutNodes..<candidates.count {
+            let position = merge.draftPositions[merge.nodeRows[node] - layout.count]
+            add(
+                step: step, row: merge.nodeRows[node], kind: .drafted, position: position,
+                parent: candidates.parents[node].map { merge.nodeRows[$0] }, distance: position,
+                token: candidates.tokens[node], accepted: kept.contains(node))
         }
     }
 

@@ -13,9 +13,16 @@ struct PromptDecodingReport: Encodable {
     let stepTokens: [Int]
     /// Batch rows of each verification step.
     let stepRows: [Int]
+    /// The drafter beside the prompt tokens (`--lookup`), or nil.
+    let drafter: String?
+    /// Rows of drafted tokens in each verification step.
+    let stepDraftRows: [Int]
+    /// Accepted drafted tokens in each verification step.
+    let stepAcceptedDrafted: [Int]
 
     enum CodingKeys: String, CodingKey {
         case steps, meanAcceptedLength = "mean_accepted_length", policy, stepTokens = "step_tokens", stepRows = "step_rows"
+        case drafter, stepDraftRows = "step_draft_rows", stepAcceptedDrafted = "step_accepted_drafted"
     }
 }
 
@@ -51,9 +58,11 @@ extension Generate {
             }
         }
         let decoder: PromptDecoder
+        let drafting = try decoding.makeDrafter()
         do {
             decoder = try PromptDecoder(
-                model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256, guessHead: guessHead)
+                model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256, guessHead: guessHead,
+                drafter: drafting?.drafter, draftRowLimit: drafting?.rows ?? 0)
         } catch let error as TreeError {
             throw TreeError(error.problem, file: decoding.tree ?? error.file, depthKey: error.depthKey)
         } catch let error as PromptTokensError {
@@ -95,6 +104,7 @@ extension Generate {
                 "arithmetic": .string(transformer.arithmetic.rawValue),
                 "guess_vocabulary": .string(guess?.file ?? ""),
                 "guess_head_size": .int(Int64(guessHead?.tokens.count ?? 0)),
+                "drafter": .string(decoder.drafter?.name ?? ""), "draft_row_limit": .int(Int64(decoder.draftRowLimit)),
             ]
             if promptTokensFile == nil {
                 attributes["init_text"] = .string(decoding.initText ?? PromptTokens.paperInitialText(count: decoding.promptTokenCount))
@@ -110,7 +120,9 @@ extension Generate {
                 decodeTokensPerSecond: result.decodeTokensPerSecond,
                 promptDecoding: PromptDecodingReport(
                     steps: result.decodeSteps, meanAcceptedLength: result.meanAcceptedLength, policy: result.policy,
-                    stepTokens: result.steps.dropFirst().map(\.tokens.count), stepRows: result.steps.dropFirst().map(\.inputRows)))
+                    stepTokens: result.steps.dropFirst().map(\.tokens.count), stepRows: result.steps.dropFirst().map(\.inputRows), drafter: decoder.drafter?.name,
+                    stepDraftRows: result.steps.dropFirst().map(\.draftRows),
+                    stepAcceptedDrafted: result.steps.dropFirst().map(\.acceptedDrafted)))
             print(try report.jsonString())
         } else {
             print(stream.finish())

@@ -24,8 +24,23 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Initialisation text (default: the paper's \"Next 2 word Next 3 word ...\").")
     var initText: String?
 
-    @Option(help: "Tree: a ppd-tree/1 JSON file or a JSON list of paths, \"auto\" for the dynamic tree with the best predicted speedup on this machine (accuracy table beside the prompt tokens, cost profile measured once per model, machine and kernel, about a minute, then cached), or \"chain\" for a chain over all prompt tokens. Default: auto for prompt tokens with an accuracy table (the shipped ones), else chain.")
+    @Option(help: "Tree: a ppd-tree/1 JSON file or a JSON list of paths, \"auto\" for the dynamic tree with the best predicted speedup on this machine (accuracy table beside the prompt tokens, cost profile measured once per model, machine and kernel, about a minute, then cached), \"chain\" for a chain over all prompt tokens, or \"none\" for no prompt-token guesses (the root alone; with --lookup, prompt lookup alone). Default: auto for prompt tokens with an accuracy table (the shipped ones), else chain.")
     var tree: String?
+
+    @Flag(help: "Add prompt-lookup drafts to every step's candidate tree: the tokens that followed the most recent earlier occurrence of the last n tokens (prompt and generated text). Merged with the prompt tokens' guesses, verified in the same forward pass; greedy output is unchanged.")
+    var lookup = false
+
+    @Option(help: "Prompt lookup: the n-gram sizes matched, longest tried first (e.g. 1-3, or 2).")
+    var lookupNgram = "1-3"
+
+    @Option(help: "Prompt lookup: most tokens of one draft.")
+    var lookupLength = 6
+
+    @Option(help: "Prompt lookup: most drafts per step (from distinct earlier occurrences with distinct first tokens).")
+    var lookupBranches = 1
+
+    @Option(help: "Most rows per step for drafted tokens that are not already in the tree (default: --lookup-length x --lookup-branches).")
+    var draftRows: Int?
 
     @Option(help: "Guess vocabulary (ppd-guess-vocab/1 JSON from `ppd guess-vocab`), or \"none\": prompt-token rows then rank their guesses among its --guess-head-size most frequent tokens, which makes a step cheaper and never changes the output. Default: the shipped vocabulary (\(Defaults.guessVocabularyPath)) when present, else none.")
     var guessVocab: String?
@@ -62,9 +77,11 @@ struct PromptDecodingOptions: ParsableArguments {
         guard virtualTokens >= 1 else { throw ValidationError("--virtual-tokens must be >= 1") }
         guard traceLogits >= -1 else { throw ValidationError("--trace-logits must be -1, 0 or a top-k count") }
         guard guessHeadSize >= 1 else { throw ValidationError("--guess-head-size must be >= 1") }
-        if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil) {
-            throw ValidationError("--prompt-tokens, --tree, --policy and --trace need --ppd")
+        if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil || lookup) {
+            throw ValidationError("--prompt-tokens, --tree, --policy, --lookup and --trace need --ppd")
         }
+        if let draftRows, draftRows < 0 { throw ValidationError("--draft-rows must be 0 or more") }
+        _ = try makeDrafter()
         _ = try layers()
         _ = try taps()
         _ = try stepFilter()
@@ -146,6 +163,7 @@ struct PromptDecodingOptions: ParsableArguments {
     ) throws -> DynamicTree {
         let choice = tree ?? (Self.hasAccuracyTable(promptTokensFile) ? "auto" : "chain")
         if choice == "chain" { return try DynamicTree.chain(promptTokens: promptTokens.count) }
+        if choice == "none" { return .rootOnly }
         guard choice == "auto" else { return try DynamicTree(contentsOf: URL(fileURLWithPath: choice)) }
         guard let file = promptTokensFile else {
             throw ValidationError("--tree auto needs trained prompt tokens with an accuracy table (--prompt-tokens FILE)")
@@ -176,6 +194,21 @@ struct PromptDecodingOptions: ParsableArguments {
         case 0: return nil
         case -1: return .full
         default: return .topK(traceLogits)
+        }
+    }
+
+    /// The drafter `--lookup` asks for (nil without it) and its rows per step.
+    func makeDrafter() throws -> (drafter: any TokenDrafter, rows: Int)? {
+        guard lookup else { return nil }
+        let bounds = lookupNgram.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds[bounds.count - 1], low <= high else {
+            throw ValidationError("--lookup-ngram: \"\(lookupNgram)\" is not a size like 3 or a range like 1-3")
+        }
+        do {
+            let drafter = try PromptLookupDrafter(ngramSizes: low...high, draftLength: lookupLength, branches: lookupBranches)
+            return (drafter, draftRows ?? lookupLength * lookupBranches)
+        } catch let error as DrafterError {
+            throw ValidationError("--lookup: \(error.description)")
         }
     }
 

@@ -122,11 +122,22 @@ final class AcceptancePolicyTests: XCTestCase {
     /// lossless PPD sampling are distributed as autoregressive sampling (exact joint computed from
     /// the model), with guesses accepted along the way.
     func testRejectionSamplingOnATinyModelMatchesAutoregressiveSampling() throws {
+        try checkRejectionSamplingMatchesAutoregressiveSampling(drafter: nil)
+    }
+
+    /// The same with prompt-lookup drafts merged into every step's tree (the prompt repeats
+    /// itself, so drafts exist from the first step), drafted tokens accepted along the way.
+    func testRejectionSamplingWithAMergedTreeMatchesAutoregressiveSampling() throws {
+        try checkRejectionSamplingMatchesAutoregressiveSampling(
+            drafter: try PromptLookupDrafter(ngramSizes: 1...2, draftLength: 2, branches: 2))
+    }
+
+    func checkRejectionSamplingMatchesAutoregressiveSampling(drafter: PromptLookupDrafter?) throws {
         var spec = TinyModel(.gemma3)
         spec.vocab = 8
         spec.seed = 3
         let model = try ModelLoader.load(path: try spec.write(), threads: 1)
-        let prompt: [Int32] = [2, 5, 6]
+        let prompt: [Int32] = drafter == nil ? [2, 5, 6] : [2, 5, 6, 7, 5, 6, 4, 5, 6]
         let sampling = SamplingParameters(temperature: 1)
 
         // Exact joint of three tokens from autoregressive probabilities.
@@ -151,17 +162,22 @@ final class AcceptancePolicyTests: XCTestCase {
                     TokenTree.Node([0, 1], promptTokens: 2),
                 ],
             ])
-        let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: tree)
+        let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: tree, drafter: drafter, draftRowLimit: 4)
         var counts: [[Int32]: Int] = [:]
         var accepted = 0
+        var acceptedDrafted = 0
         let runs = 4000
         for run in 0..<runs {
             let policy = RejectionSampling(sampling: SamplingParameters(temperature: 1, seed: UInt64(run) &* 7919 &+ 1))
             let result = try decoder.generate(prompt: prompt, options: GenerationOptions(maxTokens: 3), policy: policy)
             counts[result.tokens, default: 0] += 1
             accepted += result.steps.map(\.accepted).reduce(0, +)
+            acceptedDrafted += result.steps.map(\.acceptedDrafted).reduce(0, +)
         }
         XCTAssertGreaterThan(accepted, runs / 4, "guesses were rarely accepted; the test would not exercise the tree")
+        if drafter != nil {
+            XCTAssertGreaterThan(acceptedDrafted, runs / 20, "drafted tokens were rarely accepted; the test would not exercise them")
+        }
         let test = ChiSquare(expected: exact, counts: counts, draws: runs)
         XCTAssertLessThan(test.statistic, test.critical, "\(test)")
     }

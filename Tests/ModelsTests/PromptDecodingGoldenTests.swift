@@ -67,6 +67,12 @@ final class PromptDecodingGoldenTests: XCTestCase {
         let head = try model.makeGuessHead(
             tokens: (0..<Int32(model.config.vocabSize)).filter { $0 < 16384 || $0 % 5 == 0 })
         let headed = try PromptDecoder(model: model, promptTokens: tokens, tree: try branchingTree(), guessHead: head)
+        // And with prompt-lookup drafts merged into the tree, and prompt lookup alone.
+        let lookup = try PromptLookupDrafter(ngramSizes: 1...3, draftLength: 6)
+        let merged = try PromptDecoder(
+            model: model, promptTokens: tokens, tree: try branchingTree(), guessHead: head, drafter: lookup, draftRowLimit: 6)
+        let lookupAlone = try PromptDecoder(model: model, promptTokens: tokens, tree: .rootOnly, drafter: lookup, draftRowLimit: 6)
+        var acceptedDrafted = 0
         let options = GenerationOptions(maxTokens: 24, stopTokens: [1, 106])
         for question in questions {
             let prompt = tokenizer.encode("User: \(question)\nAssistant:")
@@ -74,10 +80,14 @@ final class PromptDecodingGoldenTests: XCTestCase {
             for ppd in [
                 try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance()),
                 try headed.generate(prompt: prompt, options: options, policy: GreedyAcceptance()),
+                try merged.generate(prompt: prompt, options: options, policy: GreedyAcceptance()),
+                try lookupAlone.generate(prompt: prompt, options: options, policy: GreedyAcceptance()),
             ] {
+                acceptedDrafted += ppd.steps.map(\.acceptedDrafted).reduce(0, +)
                 XCTAssertEqual(ppd.tokens, plain.tokens, question)
                 XCTAssertEqual(ppd.stopReason, plain.stopReason, question)
             }
         }
+        XCTAssertGreaterThan(acceptedDrafted, 4, "no drafted token was accepted: the test would not exercise the merge")
     }
 }
