@@ -65,6 +65,16 @@ public struct DraftMerge: Sendable {
         mask = DraftMerge.mask(base: layout.mask, rows: rows, parents: parents, firstDrafted: candidates.count)
     }
 
+    /// How many leading tokens of `draft` the merged tree holds as a path from the root.
+    public func verifiedLength(of draft: [Int32]) -> Int {
+        var node = 0
+        for (index, token) in draft.enumerated() {
+            guard let child = candidates.children[node].first(where: { candidates.tokens[$0] == token }) else { return index }
+            node = child
+        }
+        return draft.count
+    }
+
     /// The layout's mask grown by the drafted rows: a drafted row sees what its parent row sees
     /// (its token ancestors, never a prompt row) and itself.
     private static func mask(base: AttentionMask, rows: [Int], parents: [Int?], firstDrafted: Int) -> AttentionMask {

@@ -41,6 +41,9 @@ public final class PromptDecoder {
     public let drafter: (any TokenDrafter)?
     /// Most rows a step gives the drafter's tokens (those not already in the tree).
     public let draftRowLimit: Int
+    /// When set with a drafter, each step with a draft chooses between verifying it with the
+    /// tree and verifying it alone; without it drafts always join the tree.
+    public let draftSizing: DraftSizing?
 
     /// Layout per depth 0...promptTokenCount (depth 0: root and its prompt chain only).
     private let layouts: [VerificationLayout]
@@ -50,11 +53,12 @@ public final class PromptDecoder {
     /// A decoder for `model` with `promptTokens` and `tree`. Throws when the prompt tokens do not
     /// fit the model (hidden size, or `modelSHA256` when both hashes are known), when the tree
     /// needs more prompt tokens than there are, or when a tree's ranks reach past the vocabulary.
-    /// A `drafter` adds up to `draftRowLimit` rows of its continuations to every step.
+    /// A `drafter` adds up to `draftRowLimit` rows of its continuations to every step; with
+    /// `draftSizing` a step may verify them without the tree.
     public init(
         model: LanguageModel, promptTokens: PromptTokens, tree: DynamicTree,
         rule: TreeBuffers.PromptSlotRule = .exact, modelSHA256: String? = nil, guessHead: GuessHead? = nil,
-        drafter: (any TokenDrafter)? = nil, draftRowLimit: Int = 0
+        drafter: (any TokenDrafter)? = nil, draftRowLimit: Int = 0, draftSizing: DraftSizing? = nil
     ) throws {
         guard draftRowLimit >= 0 else { throw ModelError("the draft row limit is \(draftRowLimit): it must be 0 or more") }
         try promptTokens.validate(for: model, modelSHA256: modelSHA256)
@@ -84,6 +88,7 @@ public final class PromptDecoder {
         self.guessHead = guessHead
         self.drafter = drafter
         self.draftRowLimit = drafter == nil ? 0 : draftRowLimit
+        self.draftSizing = draftSizing
     }
 
     /// The guess-head request for `rows` (nil without a head or rows).
@@ -105,6 +110,7 @@ public final class PromptDecoder {
     ) throws -> PromptDecodingResult {
         var policy = policy
         var drafter = drafter
+        var statistics = DraftSizing.Statistics()
         let context = model.config.contextLength
         let n = promptTokenCount
         let v = promptTokens.virtualTokens
@@ -194,12 +200,20 @@ public final class PromptDecoder {
                 guesses = []
                 depth = 0
             }
+            var treeCandidates = try CandidateTree(buffers: layout.buffers, root: root, guesses: guesses)
+            var drafts = drafter?.draft(after: prompt + result.tokens, limit: draftRowLimit) ?? []
+            let rowLimit = min(draftRowLimit, cache.capacity - start - layout.count)
+            if let draftSizing, let first = drafts.first {
+                let plan = draftPlan(
+                    draftSizing, layout: layout, candidates: treeCandidates, draft: first, statistics: statistics)
+                drafts = plan.draftLength > 0 ? [Array(first.prefix(plan.draftLength))] + drafts.dropFirst() : []
+                if !plan.keepsTree {
+                    (layout, depth, guesses) = (rootOnly, 0, [])
+                    treeCandidates = try CandidateTree(buffers: rootOnly.buffers, root: root, guesses: [])
+                }
+            }
+            let merge = DraftMerge(layout: layout, candidates: treeCandidates, drafts: drafts, rowLimit: rowLimit)
             let buffers = layout.buffers
-            let treeCandidates = try CandidateTree(buffers: buffers, root: root, guesses: guesses)
-            let drafts = drafter?.draft(after: prompt + result.tokens, limit: draftRowLimit) ?? []
-            let merge = DraftMerge(
-                layout: layout, candidates: treeCandidates, drafts: drafts,
-                rowLimit: min(draftRowLimit, cache.capacity - start - layout.count))
             let candidates = merge.candidates
             var (stepEmbeddings, stepPositions) = try assemble(layout, candidates: treeCandidates, start: start)
             if merge.draftRows > 0 {
@@ -223,10 +237,20 @@ public final class PromptDecoder {
             let keptRows = ([0] + acceptance.path).map { start + nodeRow[$0] }
             cache.keep(from: start, slots: keptRows)
 
+            let pathTokens = acceptance.path.map { candidates.tokens[$0] }
+            if layout.treeDepth > 0 {
+                statistics.record(tree: acceptance.path.prefix { $0 < merge.layoutNodes }.count, of: layout.treeDepth)
+            }
+            if let draft = drafts.first {
+                let verified = merge.verifiedLength(of: draft)
+                let accepted = zip(draft.prefix(verified), pathTokens).prefix { $0 == $1 }.count
+                statistics.record(draft: accepted, of: verified)
+            }
+
             // A drafted node carries no prompt tokens: after it, the next step has no guesses.
             let last = acceptance.path.last ?? 0
             guesses = last < merge.layoutNodes ? buffers.promptSlots[last].map { guessTokens(logits, rows: layout.slotRows[$0]) } : []
-            let emitted = acceptance.path.map { candidates.tokens[$0] } + [acceptance.next]
+            let emitted = pathTokens + [acceptance.next]
             root = acceptance.next
             let step = PromptDecodingStep(
                 index: result.steps.count, inputRows: rows, treeNodes: candidates.count - 1,
@@ -235,6 +259,21 @@ public final class PromptDecoder {
                 draftRows: merge.draftRows, acceptedDrafted: acceptance.path.filter { $0 >= merge.layoutNodes }.count)
             guard emit(emitted, step) else { return result }
         }
+    }
+
+    /// The draft sizing's plan for a step with `layout` and `draft`. A layout without guesses
+    /// (the root and its prompt chain) is priced as the full tree it leads to: its prompt rows pay
+    /// off in the next step, so its value is the tree's steady state, not this step's.
+    private func draftPlan(
+        _ sizing: DraftSizing, layout: VerificationLayout, candidates: CandidateTree, draft: [Int32],
+        statistics: DraftSizing.Statistics
+    ) -> DraftSizing.Plan {
+        let steady = layout.treeDepth == 0 && layout.count > 1 ? layouts[layouts.count - 1] : layout
+        let guessRows = guessHead == nil ? 0 : steady.promptRows.count
+        let shared = DraftMerge(layout: layout, candidates: candidates, drafts: [], rowLimit: 0).verifiedLength(of: draft)
+        return sizing.plan(
+            exactRows: steady.count - guessRows, guessRows: guessRows, depth: steady.treeDepth, shared: shared,
+            draftLength: draft.count, statistics: statistics)
     }
 
     /// The top-k guesses of one prompt token from the mean of its virtual rows' logits (the rows

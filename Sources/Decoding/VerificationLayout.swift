@@ -37,6 +37,9 @@ public struct VerificationLayout: Sendable {
     /// Number of batch rows.
     public var count: Int { rowSlot.count }
 
+    /// The deepest distance a guess of this layout reaches (0 without guesses).
+    public var treeDepth: Int { buffers.nodes.map(\.path.count).max() ?? 0 }
+
     /// The rows of prompt tokens, ascending: their logits only give guesses.
     public var promptRows: [Int] { (0..<count).filter { buffers.isPromptSlot(rowSlot[$0]) } }
 

@@ -38,7 +38,7 @@ extension Generate {
         }
         var tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer)
         // Hash the model only when something needs it (the tokens name a model, a trace, a profile).
-        let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil || decoding.usesHardwareAwareTree
+        let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil || decoding.usesHardwareAwareTree || decoding.lookup != false
         let modelSHA256 = needsHash ? try FileDigest.sha256(ofFile: path) : nil
         var promptTokensFile = decoding.promptTokensFile
         if decoding.usesDefaultPromptTokens, let base = tokens.baseModelSHA256, base != modelSHA256 {
@@ -59,10 +59,18 @@ extension Generate {
         }
         let decoder: PromptDecoder
         let drafting = try decoding.makeDrafter()
+        // Drafts verified with or without the tree: priced on this machine's cost profile.
+        let draftSizing = try drafting == nil || tree == .rootOnly
+            ? nil
+            : DraftSizing(
+                profile: Defaults.costProfile(
+                    model: transformer, modelPath: path, modelSHA256: modelSHA256, guessHead: guessHead, progress: { note($0) }
+                ).profile,
+                guessHeadSize: guessHead?.tokens.count)
         do {
             decoder = try PromptDecoder(
                 model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256, guessHead: guessHead,
-                drafter: drafting?.drafter, draftRowLimit: drafting?.rows ?? 0)
+                drafter: drafting?.drafter, draftRowLimit: drafting?.rows ?? 0, draftSizing: draftSizing)
         } catch let error as TreeError {
             throw TreeError(error.problem, file: decoding.tree ?? error.file, depthKey: error.depthKey)
         } catch let error as PromptTokensError {

@@ -27,8 +27,8 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Tree: a ppd-tree/1 JSON file or a JSON list of paths, \"auto\" for the dynamic tree with the best predicted speedup on this machine (accuracy table beside the prompt tokens, cost profile measured once per model, machine and kernel, about a minute, then cached), \"chain\" for a chain over all prompt tokens, or \"none\" for no prompt-token guesses (the root alone; with --lookup, prompt lookup alone). Default: auto for prompt tokens with an accuracy table (the shipped ones), else chain.")
     var tree: String?
 
-    @Flag(help: "Add prompt-lookup drafts to every step's candidate tree: the tokens that followed the most recent earlier occurrence of the last n tokens (prompt and generated text). Merged with the prompt tokens' guesses, verified in the same forward pass; greedy output is unchanged.")
-    var lookup = false
+    @Flag(inversion: .prefixedNo, help: "Prompt-lookup drafts in every step's candidate tree (--no-lookup: none): the tokens that followed the most recent earlier occurrence of the last n tokens of the prompt and generated text, merged with the prompt tokens' guesses and verified in the same forward pass; a step whose draft is predicted to do better alone (measured acceptance, this machine's cost profile) verifies it without the tree. Greedy output is unchanged. Default: on.")
+    var lookup: Bool?
 
     @Option(help: "Prompt lookup: the n-gram sizes matched, longest tried first (e.g. 1-3, or 2).")
     var lookupNgram = "1-3"
@@ -77,7 +77,7 @@ struct PromptDecodingOptions: ParsableArguments {
         guard virtualTokens >= 1 else { throw ValidationError("--virtual-tokens must be >= 1") }
         guard traceLogits >= -1 else { throw ValidationError("--trace-logits must be -1, 0 or a top-k count") }
         guard guessHeadSize >= 1 else { throw ValidationError("--guess-head-size must be >= 1") }
-        if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil || lookup) {
+        if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil || lookup != nil) {
             throw ValidationError("--prompt-tokens, --tree, --policy, --lookup and --trace need --ppd")
         }
         if let draftRows, draftRows < 0 { throw ValidationError("--draft-rows must be 0 or more") }
@@ -197,9 +197,9 @@ struct PromptDecodingOptions: ParsableArguments {
         }
     }
 
-    /// The drafter `--lookup` asks for (nil without it) and its rows per step.
+    /// The drafter `--lookup` asks for (nil with --no-lookup) and its rows per step.
     func makeDrafter() throws -> (drafter: any TokenDrafter, rows: Int)? {
-        guard lookup else { return nil }
+        guard lookup ?? true else { return nil }
         let bounds = lookupNgram.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds[bounds.count - 1], low <= high else {
             throw ValidationError("--lookup-ngram: \"\(lookupNgram)\" is not a size like 3 or a range like 1-3")

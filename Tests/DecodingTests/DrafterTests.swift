@@ -1,4 +1,4 @@
-import Decoding
+@testable import Decoding
 import Foundation
 import Models
 import TestSupport
@@ -125,11 +125,14 @@ final class DrafterTests: XCTestCase {
                     .rootOnly, try DynamicTree.chain(promptTokens: 2),
                     try DynamicTree(promptTokens: 2, trees: [1: [Node([0], promptTokens: 2), Node([1], promptTokens: 1)], 2: [Node([0], promptTokens: 2), Node([0, 0], promptTokens: 0)]]),
                 ]
+                let sizing = DraftSizing { exact, guess in 1 + 0.1 * Double(exact + guess - 1) }
                 for (drafter, rows) in drafters {
-                    for tree in trees {
-                        let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: tree, drafter: drafter, draftRowLimit: rows)
+                    for (tree, sized) in trees.flatMap({ tree in [(tree, false), (tree, true)] }) {
+                        let decoder = try PromptDecoder(
+                            model: model, promptTokens: tokens, tree: tree, drafter: drafter, draftRowLimit: rows,
+                            draftSizing: sized ? sizing : nil)
                         let result = try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance())
-                        let what = "\(architecture) seed \(seed) \(drafter.name) rows \(rows) tree \(tree.promptTokens) \(tree.trees.keys.sorted())"
+                        let what = "\(architecture) seed \(seed) \(drafter.name) rows \(rows) tree \(tree.promptTokens) \(tree.trees.keys.sorted()) sized \(sized)"
                         XCTAssertEqual(result.tokens, expected, what)
                         for step in result.steps.dropFirst() {
                             XCTAssertLessThanOrEqual(step.draftRows, rows, what)
@@ -143,6 +146,41 @@ final class DrafterTests: XCTestCase {
         }
         XCTAssertGreaterThan(acceptedDrafted, 100, "drafted tokens were rarely accepted: the test would not exercise them")
         XCTAssertGreaterThan(draftRows, 300)
+    }
+
+    /// The sizing model by hand: with no observations every probability is 1/2; a tree of depth
+    /// 2 and a draft of 3 give 1 + 3/4 + 3/4 + 1/2 merged and 1 + 3 x 1/2 alone; the plan with the most tokens per cost
+    /// wins; observations move the rates as Beta(1, 1) posteriors.
+    func testDraftSizingPredictsTokensAndChoosesByTokensPerCost() {
+        let sizing = DraftSizing { exact, guess in Double(exact + guess) }
+        var statistics = DraftSizing.Statistics()
+        let fresh = sizing.expectedTokens(depth: 2, draftLength: 3, statistics: statistics)
+        XCTAssertEqual(fresh.merged, 3.0, accuracy: 1e-12)
+        XCTAssertEqual(fresh.alone, 2.5, accuracy: 1e-12)
+        // Rows at full price: tree alone 2/4, merged 3/7, alone 2.5/4 (3 tokens), 2/3 (2), 1.5/2 (1).
+        XCTAssertEqual(
+            sizing.plan(exactRows: 4, guessRows: 0, depth: 2, shared: 0, draftLength: 3, statistics: statistics),
+            DraftSizing.Plan(keepsTree: false, draftLength: 1))
+        // Cheap rows (0.1 each): alone with all 3 tokens, 2.5/1.3, beats merged 3/1.6 and the tree 2/1.3.
+        let cheap = DraftSizing { exact, guess in 1 + 0.1 * Double(exact + guess - 1) }
+        XCTAssertEqual(
+            cheap.plan(exactRows: 4, guessRows: 0, depth: 2, shared: 0, draftLength: 3, statistics: statistics),
+            DraftSizing.Plan(keepsTree: false, draftLength: 3))
+        // Tokens the tree already holds cost nothing merged: with all 3 shared, merged 3/1.3 wins.
+        XCTAssertEqual(
+            cheap.plan(exactRows: 4, guessRows: 0, depth: 2, shared: 3, draftLength: 3, statistics: statistics),
+            DraftSizing.Plan(keepsTree: true, draftLength: 3))
+        // Observations: a draft accepted 2 of 3 tokens, twice; one accepted nothing of 2.
+        statistics.record(draft: 2, of: 3)
+        statistics.record(draft: 2, of: 3)
+        statistics.record(draft: 0, of: 2)
+        XCTAssertEqual(statistics.draft(1), 3.0 / 5.0, accuracy: 1e-12)
+        XCTAssertEqual(statistics.draft(2), 3.0 / 5.0, accuracy: 1e-12)
+        XCTAssertEqual(statistics.draft(3), 1.0 / 4.0, accuracy: 1e-12)
+        XCTAssertEqual(statistics.draft(4), 0.5, accuracy: 1e-12, "never verified: the prior")
+        statistics.record(tree: 1, of: 2)
+        XCTAssertEqual(statistics.tree(1), 2.0 / 3.0, accuracy: 1e-12)
+        XCTAssertEqual(statistics.tree(2), 1.0 / 3.0, accuracy: 1e-12)
     }
 
     /// Without a drafter, or with one that drafts nothing, a step is the layout's alone.
