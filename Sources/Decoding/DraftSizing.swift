@@ -84,39 +84,19 @@ public struct DraftSizing: Sendable {
         return (merged, alone)
     }
 
-    /// What a step verifies: the tree with the draft or the draft alone, and how many tokens of
-    /// the first draft.
-    public struct Plan: Sendable, Equatable {
-        /// Whether the tree's rows join the draft.
-        public var keepsTree: Bool
-        /// Tokens of the first draft to verify (a prefix).
-        public var draftLength: Int
-    }
-
-    /// The plan with the most predicted tokens per unit of time. The tree has `exactRows` rows on
-    /// the full output layer and `guessRows` prompt rows and reaches `depth` distances; its first
-    /// `shared` tokens of the draft are already tree nodes (they cost no row when merged); the
-    /// first draft has `draftLength` tokens. Verified alone, a draft of l tokens costs 1 + l rows.
-    /// Ties go to the cheaper plan.
-    public func plan(
+    /// Whether the tree's rows join the draft (else the draft is verified alone), by predicted
+    /// tokens per unit of time. The tree has `exactRows` rows on the full output layer and
+    /// `guessRows` prompt rows and reaches `depth` distances; its first `shared` tokens of the
+    /// draft are already tree nodes (they cost no row when merged); the first draft has
+    /// `draftLength` tokens, and verified alone costs 1 + `draftLength` rows. Ties go to the draft
+    /// alone (fewer rows). The draft is always verified whole: cutting it to the length of best
+    /// predicted rate measured slower (ARCHITECTURE.md, "Drafters").
+    public func keepsTree(
         exactRows: Int, guessRows: Int, depth: Int, shared: Int, draftLength: Int, statistics: Statistics
-    ) -> Plan {
-        var best = Plan(keepsTree: true, draftLength: 0)
-        var bestRate = expectedTokens(depth: depth, draftLength: 0, statistics: statistics).merged / cost(exactRows, guessRows)
-        var bestCost = cost(exactRows, guessRows)
-        for length in stride(from: draftLength, through: 1, by: -1) {
-            let tokens = expectedTokens(depth: depth, draftLength: length, statistics: statistics)
-            let options = [
-                (Plan(keepsTree: true, draftLength: length), tokens.merged, cost(exactRows + max(0, length - shared), guessRows)),
-                (Plan(keepsTree: false, draftLength: length), tokens.alone, cost(1 + length, 0)),
-            ]
-            for (plan, expected, price) in options {
-                let rate = expected / price
-                if rate > bestRate || (rate == bestRate && price < bestCost) {
-                    (best, bestRate, bestCost) = (plan, rate, price)
-                }
-            }
-        }
-        return best
+    ) -> Bool {
+        let tokens = expectedTokens(depth: depth, draftLength: draftLength, statistics: statistics)
+        let merged = tokens.merged / cost(exactRows + max(0, draftLength - shared), guessRows)
+        let alone = tokens.alone / cost(1 + draftLength, 0)
+        return merged > alone
     }
 }

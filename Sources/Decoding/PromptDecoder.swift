@@ -201,13 +201,10 @@ public final class PromptDecoder {
                 depth = 0
             }
             var treeCandidates = try CandidateTree(buffers: layout.buffers, root: root, guesses: guesses)
-            var drafts = drafter?.draft(after: prompt + result.tokens, limit: draftRowLimit) ?? []
+            let drafts = drafter?.draft(after: prompt + result.tokens, limit: draftRowLimit) ?? []
             let rowLimit = min(draftRowLimit, cache.capacity - start - layout.count)
             if let draftSizing, let first = drafts.first {
-                let plan = draftPlan(
-                    draftSizing, layout: layout, candidates: treeCandidates, draft: first, statistics: statistics)
-                drafts = plan.draftLength > 0 ? [Array(first.prefix(plan.draftLength))] + drafts.dropFirst() : []
-                if !plan.keepsTree {
+                if !keepsTree(draftSizing, layout: layout, candidates: treeCandidates, draft: first, statistics: statistics) {
                     (layout, depth, guesses) = (rootOnly, 0, [])
                     treeCandidates = try CandidateTree(buffers: rootOnly.buffers, root: root, guesses: [])
                 }
@@ -261,17 +258,17 @@ public final class PromptDecoder {
         }
     }
 
-    /// The draft sizing's plan for a step with `layout` and `draft`. A layout without guesses
+    /// The draft sizing's choice for a step with `layout` and `draft`: whether the tree joins. A layout without guesses
     /// (the root and its prompt chain) is priced as the full tree it leads to: its prompt rows pay
     /// off in the next step, so its value is the tree's steady state, not this step's.
-    private func draftPlan(
+    private func keepsTree(
         _ sizing: DraftSizing, layout: VerificationLayout, candidates: CandidateTree, draft: [Int32],
         statistics: DraftSizing.Statistics
-    ) -> DraftSizing.Plan {
+    ) -> Bool {
         let steady = layout.treeDepth == 0 && layout.count > 1 ? layouts[layouts.count - 1] : layout
         let guessRows = guessHead == nil ? 0 : steady.promptRows.count
         let shared = DraftMerge(layout: layout, candidates: candidates, drafts: [], rowLimit: 0).verifiedLength(of: draft)
-        return sizing.plan(
+        return sizing.keepsTree(
             exactRows: steady.count - guessRows, guessRows: guessRows, depth: steady.treeDepth, shared: shared,
             draftLength: draft.count, statistics: statistics)
     }

@@ -149,7 +149,7 @@ final class DrafterTests: XCTestCase {
     }
 
     /// The sizing model by hand: with no observations every probability is 1/2; a tree of depth
-    /// 2 and a draft of 3 give 1 + 3/4 + 3/4 + 1/2 merged and 1 + 3 x 1/2 alone; the plan with the most tokens per cost
+    /// 2 and a draft of 3 give 1 + 3/4 + 3/4 + 1/2 merged and 1 + 3 x 1/2 alone; the option with the most tokens per cost
     /// wins; observations move the rates as Beta(1, 1) posteriors.
     func testDraftSizingPredictsTokensAndChoosesByTokensPerCost() {
         let sizing = DraftSizing { exact, guess in Double(exact + guess) }
@@ -157,19 +157,17 @@ final class DrafterTests: XCTestCase {
         let fresh = sizing.expectedTokens(depth: 2, draftLength: 3, statistics: statistics)
         XCTAssertEqual(fresh.merged, 3.0, accuracy: 1e-12)
         XCTAssertEqual(fresh.alone, 2.5, accuracy: 1e-12)
-        // Rows at full price: tree alone 2/4, merged 3/7, alone 2.5/4 (3 tokens), 2/3 (2), 1.5/2 (1).
-        XCTAssertEqual(
-            sizing.plan(exactRows: 4, guessRows: 0, depth: 2, shared: 0, draftLength: 3, statistics: statistics),
-            DraftSizing.Plan(keepsTree: false, draftLength: 1))
-        // Cheap rows (0.1 each): alone with all 3 tokens, 2.5/1.3, beats merged 3/1.6 and the tree 2/1.3.
+        // Rows at full price: merged 3 tokens over 4 + 3 rows, alone 2.5 over 1 + 3 rows.
+        XCTAssertFalse(sizing.keepsTree(exactRows: 4, guessRows: 0, depth: 2, shared: 0, draftLength: 3, statistics: statistics))
+        // Tokens the tree already holds cost nothing merged: with all 3 shared, 3/4 beats 2.5/4.
+        XCTAssertTrue(sizing.keepsTree(exactRows: 4, guessRows: 0, depth: 2, shared: 3, draftLength: 3, statistics: statistics))
+        // Cheap rows (0.1 each): merged 3/1.6 against alone 2.5/1.3 still goes to the draft alone;
+        // a tree known to be right at both distances (a(1), a(2) near 1) keeps the tree.
         let cheap = DraftSizing { exact, guess in 1 + 0.1 * Double(exact + guess - 1) }
-        XCTAssertEqual(
-            cheap.plan(exactRows: 4, guessRows: 0, depth: 2, shared: 0, draftLength: 3, statistics: statistics),
-            DraftSizing.Plan(keepsTree: false, draftLength: 3))
-        // Tokens the tree already holds cost nothing merged: with all 3 shared, merged 3/1.3 wins.
-        XCTAssertEqual(
-            cheap.plan(exactRows: 4, guessRows: 0, depth: 2, shared: 3, draftLength: 3, statistics: statistics),
-            DraftSizing.Plan(keepsTree: true, draftLength: 3))
+        XCTAssertFalse(cheap.keepsTree(exactRows: 4, guessRows: 0, depth: 2, shared: 0, draftLength: 3, statistics: statistics))
+        var sure = DraftSizing.Statistics()
+        for _ in 0..<50 { sure.record(tree: 2, of: 2) }
+        XCTAssertTrue(cheap.keepsTree(exactRows: 4, guessRows: 0, depth: 2, shared: 0, draftLength: 3, statistics: sure))
         // Observations: a draft accepted 2 of 3 tokens, twice; one accepted nothing of 2.
         statistics.record(draft: 2, of: 3)
         statistics.record(draft: 2, of: 3)
