@@ -7,8 +7,8 @@ Usage: Scripts/compare-drafters.py [--bench mt_bench] [--questions 8] [--offset 
 
 Questions: every k-th of Experiments/data/BENCH/question.jsonl starting at --offset (k spreads
 --questions over the file), first turn, in the template "User: {q}\\nAssistant:" (HumanEval: the
-code prompt itself). Each round runs every configuration once per question, in order, so noise
-on this shared machine hits all of them alike. Prints per question the median decode tokens/s
+code prompt itself). Each round runs every configuration once per question, in an order that
+rotates with the question and the round, so noise on this shared machine hits all of them alike. Prints per question the median decode tokens/s
 of each configuration and whether its tokens equal plain decoding's, then the median over
 questions, tau and the ratio to plain (the per-question median of ratios). Configurations
 default to plain, --ppd, --ppd --tree none --lookup, --ppd --lookup; --config replaces them.
@@ -88,8 +88,11 @@ def main():
         prompt = text if args.bench == "humaneval" else f"User: {text}\nAssistant:"
         runs = {n: [] for n in names}
         tokens = {}
-        for _ in range(args.rounds):
-            for name, flags in configs:
+        for round_index in range(args.rounds):
+            # The order rotates with the question and the round, so no configuration always runs
+            # right after the same other one (a fixed order measured a few percent of bias).
+            shift = (index + round_index) % len(configs)
+            for name, flags in configs[shift:] + configs[:shift]:
                 speed, tau, toks = ours(args.ppd_binary, prompt, args.max_tokens, flags.split() + threads)
                 runs[name].append((speed, tau))
                 tokens[name] = toks
