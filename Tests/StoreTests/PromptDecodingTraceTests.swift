@@ -94,4 +94,45 @@ final class PromptDecodingTraceTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, "h5py could not read the trace (pip install h5py): \(output)")
     }
+    /// Drafted rows in the trace: one row of kind 4 per drafted token, under a token row, one
+    /// position below it, accepted exactly as often as the steps say.
+    func testTraceRecordsDraftedRows() throws {
+        var spec = TinyModel(.llama)
+        spec.vocab = 12
+        let model = try ModelLoader.load(path: try spec.write())
+        let tokens = try PromptTokens.random(count: 2, virtualTokens: 1, hiddenSize: model.config.hiddenSize, seed: 2, scale: 1)
+        let decoder = try PromptDecoder(
+            model: model, promptTokens: tokens, tree: try DynamicTree.chain(promptTokens: 2),
+            drafter: try PromptLookupDrafter(ngramSizes: 1...2, draftLength: 3), draftRowLimit: 3)
+        let trace = PromptDecodingTrace(layers: [], taps: [], logitsMode: nil, steps: nil)
+        let result = try decoder.generate(
+            prompt: [2, 5, 6, 7, 5, 6, 7, 5], options: GenerationOptions(maxTokens: 30), policy: GreedyAcceptance(), observer: trace)
+        let scratch = try ScratchDirectory()
+        let path = scratch.path("drafted.h5")
+        try trace.write(result: result, attributes: [:], to: path)
+        let file = try HDF5File.open(path: path)
+        XCTAssertEqual(try file.readDataset("/steps/draft_rows", as: Int32.self), result.steps.map { Int32($0.draftRows) })
+        XCTAssertEqual(try file.readDataset("/steps/accepted_drafted", as: Int32.self), result.steps.map { Int32($0.acceptedDrafted) })
+        let step = try file.readDataset("/rows/step", as: Int32.self)
+        let row = try file.readDataset("/rows/row", as: Int32.self)
+        let kind = try file.readDataset("/rows/kind", as: Int32.self)
+        let parent = try file.readDataset("/rows/parent_row", as: Int32.self)
+        let position = try file.readDataset("/rows/position_offset", as: Int32.self)
+        let accepted = try file.readDataset("/rows/accepted", as: Int32.self)
+        var drafted = 0
+        for s in result.steps.indices.dropFirst() {
+            let members = step.indices.filter { step[$0] == Int32(s) }
+            let byRow = Dictionary(uniqueKeysWithValues: members.map { (row[$0], $0) })
+            let draftedRows = members.filter { kind[$0] == 4 }
+            XCTAssertEqual(draftedRows.count, result.steps[s].draftRows, "step \(s)")
+            XCTAssertEqual(draftedRows.filter { accepted[$0] == 1 }.count, result.steps[s].acceptedDrafted, "step \(s)")
+            for i in draftedRows {
+                let up = try XCTUnwrap(byRow[parent[i]], "step \(s): a drafted row's parent is a row of the step")
+                XCTAssertTrue([1, 2, 4].contains(kind[up]), "step \(s): drafted rows hang under token rows")
+                XCTAssertEqual(position[i], position[up] + 1)
+            }
+            drafted += draftedRows.count
+        }
+        XCTAssertGreaterThan(drafted, 5, "the run drafted too little to test the rows")
+    }
 }
