@@ -66,14 +66,7 @@ public struct DraftMerge: Sendable {
     }
 
     /// How many leading tokens of `draft` the merged tree holds as a path from the root.
-    public func verifiedLength(of draft: [Int32]) -> Int {
-        var node = 0
-        for (index, token) in draft.enumerated() {
-            guard let child = candidates.children[node].first(where: { candidates.tokens[$0] == token }) else { return index }
-            node = child
-        }
-        return draft.count
-    }
+    public func verifiedLength(of draft: [Int32]) -> Int { candidates.matchedLength(of: draft) }
 
     /// The layout's mask grown by the drafted rows: a drafted row sees what its parent row sees
     /// (its token ancestors, never a prompt row) and itself.
@@ -92,5 +85,18 @@ public struct DraftMerge: Sendable {
             visible[row * n + row] = true
         }
         return AttentionMask(batchSize: n, batchVisibility: visible)
+    }
+}
+
+extension CandidateTree {
+    /// How many leading tokens of `tokens` this tree holds as a path from the root (the root's
+    /// own token not counted: `tokens` continue after it).
+    public func matchedLength(of tokens: [Int32]) -> Int {
+        var node = 0
+        for (index, token) in tokens.enumerated() {
+            guard let child = children[node].first(where: { self.tokens[$0] == token }) else { return index }
+            node = child
+        }
+        return tokens.count
     }
 }

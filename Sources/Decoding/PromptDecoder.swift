@@ -258,16 +258,16 @@ public final class PromptDecoder {
         }
     }
 
-    /// The draft sizing's choice for a step with `layout` and `draft`: whether the tree joins. A layout without guesses
-    /// (the root and its prompt chain) is priced as the full tree it leads to: its prompt rows pay
-    /// off in the next step, so its value is the tree's steady state, not this step's.
+    /// The draft sizing's choice for a step with `layout` and `draft`: whether the tree joins. A
+    /// layout without guesses (the root and its prompt chain) is priced as the full tree it leads
+    /// to: its prompt rows pay off in the next step, so its value is the tree's steady state.
     private func keepsTree(
         _ sizing: DraftSizing, layout: VerificationLayout, candidates: CandidateTree, draft: [Int32],
         statistics: DraftSizing.Statistics
     ) -> Bool {
         let steady = layout.treeDepth == 0 && layout.count > 1 ? layouts[layouts.count - 1] : layout
         let guessRows = guessHead == nil ? 0 : steady.promptRows.count
-        let shared = DraftMerge(layout: layout, candidates: candidates, drafts: [], rowLimit: 0).verifiedLength(of: draft)
+        let shared = candidates.matchedLength(of: draft)
         return sizing.keepsTree(
             exactRows: steady.count - guessRows, guessRows: guessRows, depth: steady.treeDepth, shared: shared,
             draftLength: draft.count, statistics: statistics)

@@ -150,7 +150,8 @@ public struct DynamicTree: Sendable, Equatable {
     }
 
     /// No prompt tokens and no guesses: every step verifies the root alone, plus whatever a
-    /// `TokenDrafter` adds (prompt lookup without PPD). Written as a dynamic tree with no trees.
+    /// `TokenDrafter` adds (prompt lookup without PPD). Not a tree file: `--tree none` names it,
+    /// and a file with no prompt tokens is refused as a likely mistake.
     public static let rootOnly = DynamicTree(unchecked: 0, trees: [:])
 
     /// A tree known to be valid.

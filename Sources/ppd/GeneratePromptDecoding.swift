@@ -99,7 +99,7 @@ extension Generate {
         if let trace, let tracePath = decoding.trace {
             var attributes: [String: AttributeValue] = [
                 "model_path": .string(path), "model_sha256": .string(modelSHA256 ?? ""),
-                "tree": .string(String(decoding: tree.jsonData(), as: UTF8.self)), "tree_file": .string(decoding.tree ?? ""),
+                "tree": .string(tree == .rootOnly ? "none" : String(decoding: tree.jsonData(), as: UTF8.self)), "tree_file": .string(decoding.tree ?? ""),
                 "prompt_tokens_file": .string(promptTokensFile ?? ""),
                 "prompt_token_count": .int(Int64(decoder.promptTokenCount)),
                 "virtual_tokens": .int(Int64(tokens.virtualTokens)), "attention": .string(tokens.attention.rawValue),

@@ -116,14 +116,10 @@ struct PromptDecodingOptions: ParsableArguments {
         if text == "all" { return nil }
         var steps = Set<Int>()
         for part in text.split(separator: ",") {
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            if bounds.count == 1, let step = bounds[0], step >= 0 {
-                steps.insert(step)
-            } else if bounds.count == 2, let low = bounds[0], let high = bounds[1], low >= 0, low <= high {
-                steps.formUnion(low...high)
-            } else {
+            guard let range = Self.range(part), range.lowerBound >= 0 else {
                 throw ValidationError("--trace-steps: \"\(part)\" is not a step or a range like 0-7")
             }
+            steps.formUnion(range)
         }
         return steps
     }
@@ -197,15 +193,21 @@ struct PromptDecodingOptions: ParsableArguments {
         }
     }
 
+    /// A number ("3", as 3...3) or an ascending range ("1-3"); nil for anything else.
+    static func range(_ text: Substring) -> ClosedRange<Int>? {
+        let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds[bounds.count - 1], low <= high else { return nil }
+        return low...high
+    }
+
     /// The drafter `--lookup` asks for (nil with --no-lookup) and its rows per step.
     func makeDrafter() throws -> (drafter: any TokenDrafter, rows: Int)? {
         guard lookup ?? true else { return nil }
-        let bounds = lookupNgram.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds[bounds.count - 1], low <= high else {
+        guard let sizes = Self.range(Substring(lookupNgram)) else {
             throw ValidationError("--lookup-ngram: \"\(lookupNgram)\" is not a size like 3 or a range like 1-3")
         }
         do {
-            let drafter = try PromptLookupDrafter(ngramSizes: low...high, draftLength: lookupLength, branches: lookupBranches)
+            let drafter = try PromptLookupDrafter(ngramSizes: sizes, draftLength: lookupLength, branches: lookupBranches)
             return (drafter, draftRows ?? lookupLength * lookupBranches)
         } catch let error as DrafterError {
             throw ValidationError("--lookup: \(error.description)")
