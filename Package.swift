@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import Foundation
 import PackageDescription
 
@@ -34,6 +34,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -50,9 +51,14 @@ let package = Package(
         .target(name: "Training", dependencies: ["Models", "Decoding", "Kernels"], swiftSettings: optimized),
         .target(name: "Store", dependencies: ["CHDF5", "Models", "Decoding"], swiftSettings: optimized),
         .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding", "Training", "Store"]),
+        .target(name: "Serving", dependencies: ["PPD"]),
+        .target(
+            name: "Server",
+            dependencies: ["Serving", .product(name: "Hummingbird", package: "hummingbird")],
+            resources: [.copy("Web")]),
         .executableTarget(
             name: "ppd",
-            dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PPD", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimized),
         .executableTarget(
             name: "Example-TreeAblation",

@@ -33,23 +33,6 @@ extension Generate {
         path: String, transformer: Transformer, tokenizer: SentencePieceTokenizer, prompt: [Int32],
         options: GenerationOptions
     ) throws {
-        if decoding.promptTokens == nil, decoding.initText == nil, decoding.promptTokensFile == nil {
-            note("no trained prompt tokens at \(Defaults.promptTokensPath) (run from the repository root, or pass --prompt-tokens); using the text initialisation")
-        }
-        var tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer)
-        // Hash the model only when something needs it (the tokens name a model, a trace, a profile).
-        let needsHash = tokens.baseModelSHA256 != nil || decoding.trace != nil || decoding.usesHardwareAwareTree || decoding.lookup != false
-        let modelSHA256 = needsHash ? try FileDigest.sha256(ofFile: path) : nil
-        var promptTokensFile = decoding.promptTokensFile
-        if decoding.usesDefaultPromptTokens, let base = tokens.baseModelSHA256, base != modelSHA256 {
-            note("the shipped prompt tokens were trained for another model; using the text initialisation")
-            tokens = try decoding.loadPromptTokens(model: transformer, tokenizer: tokenizer, forceText: true)
-            promptTokensFile = nil
-        }
-        let guess = try decoding.loadGuessHead(model: transformer, modelSHA256: modelSHA256)
-        let guessHead = guess?.head
-        let tree = try decoding.loadTree(
-            promptTokens: tokens, promptTokensFile: promptTokensFile, model: transformer, modelPath: path, modelSHA256: modelSHA256, guessHead: guessHead)
         if let tracePath = decoding.trace {
             let directory = URL(fileURLWithPath: tracePath).deletingLastPathComponent().path
             var isDirectory: ObjCBool = false
@@ -57,25 +40,10 @@ extension Generate {
                 throw ValidationError("--trace \(tracePath): directory \(directory) does not exist")
             }
         }
-        let decoder: PromptDecoder
-        let drafting = try decoding.makeDrafter()
-        // Drafts verified with or without the tree: priced on this machine's cost profile.
-        let draftSizing = try drafting == nil || tree == .rootOnly
-            ? nil
-            : DraftSizing(
-                profile: Defaults.costProfile(
-                    model: transformer, modelPath: path, modelSHA256: modelSHA256, guessHead: guessHead, progress: { note($0) }
-                ).profile,
-                guessHeadSize: guessHead?.tokens.count)
-        do {
-            decoder = try PromptDecoder(
-                model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256, guessHead: guessHead,
-                drafter: drafting?.drafter, draftRowLimit: drafting?.rows ?? 0, draftSizing: draftSizing)
-        } catch let error as TreeError {
-            throw TreeError(error.problem, file: decoding.tree ?? error.file, depthKey: error.depthKey)
-        } catch let error as PromptTokensError {
-            throw PromptTokensError(error.problem, file: promptTokensFile ?? error.file)
-        }
+        let prepared = try decoding.prepareDecoder(path: path, transformer: transformer, tokenizer: tokenizer)
+        let decoder = prepared.decoder
+        let (tokens, tree, modelSHA256, guess) = (prepared.promptTokens, prepared.tree, prepared.modelSHA256, prepared.guess)
+        let promptTokensFile = prepared.promptTokensFile
         let policy = decoding.makePolicy(sampling: options.sampling)
 
         let trace = try decoding.trace.map { _ in
@@ -111,7 +79,7 @@ extension Generate {
                 "threads": .int(Int64(transformer.pool.threadCount)),
                 "arithmetic": .string(transformer.arithmetic.rawValue),
                 "guess_vocabulary": .string(guess?.file ?? ""),
-                "guess_head_size": .int(Int64(guessHead?.tokens.count ?? 0)),
+                "guess_head_size": .int(Int64(guess?.head.tokens.count ?? 0)),
                 "drafter": .string(decoder.drafter?.name ?? ""), "draft_row_limit": .int(Int64(decoder.draftRowLimit)),
             ]
             if promptTokensFile == nil {

@@ -2,10 +2,7 @@ import ArgumentParser
 import Foundation
 import PPD
 
-/// Which acceptance policy `--policy` names.
-enum PolicyName: String, ExpressibleByArgument, CaseIterable {
-    case greedy, typical, rejection
-}
+extension AcceptancePolicyKind: ExpressibleByArgument {}
 
 /// The options of `ppd generate --ppd`.
 struct PromptDecodingOptions: ParsableArguments {
@@ -49,7 +46,7 @@ struct PromptDecodingOptions: ParsableArguments {
     var guessHeadSize = Defaults.guessHeadSize
 
     @Option(help: "Acceptance policy: greedy, typical or rejection (default: greedy at temperature 0, else rejection).")
-    var policy: PolicyName?
+    var policy: AcceptancePolicyKind?
 
     @Option(help: "Typical acceptance: the hard posterior threshold (epsilon).")
     var posteriorThreshold = 0.09
@@ -216,15 +213,7 @@ struct PromptDecodingOptions: ParsableArguments {
 
     /// The acceptance policy for `sampling`.
     func makePolicy(sampling: SamplingParameters) -> any AcceptancePolicy {
-        switch policy ?? (sampling.isGreedy ? .greedy : .rejection) {
-        case .greedy:
-            return GreedyAcceptance()
-        case .typical:
-            return TypicalAcceptance(
-                temperature: sampling.temperature, posteriorThreshold: posteriorThreshold, posteriorAlpha: posteriorAlpha,
-                seed: sampling.seed)
-        case .rejection:
-            return RejectionSampling(sampling: sampling)
-        }
+        (policy ?? .defaultKind(for: sampling)).make(
+            sampling: sampling, posteriorThreshold: posteriorThreshold, posteriorAlpha: posteriorAlpha)
     }
 }

@@ -1,0 +1,184 @@
+import Decoding
+import Foundation
+import Kernels
+import Tokenizer
+
+/// Counts of what the engine has done, for `/health` and tests.
+public struct EngineStatistics: Sendable, Equatable, Encodable {
+    /// Requests waiting for the model.
+    public var queued = 0
+    /// Whether a generation is running.
+    public var running = false
+    public var completed = 0
+    /// Stopped because the client went away.
+    public var cancelled = 0
+    /// Stopped (or dropped from the queue) at the request timeout.
+    public var timedOut = 0
+    /// Refused because the queue was full.
+    public var rejected = 0
+    /// Failed with an error from the model.
+    public var failed = 0
+
+    enum CodingKeys: String, CodingKey {
+        case queued, running, completed, cancelled, timedOut = "timed_out", rejected, failed
+    }
+}
+
+/// Runs generations one at a time on a thread of its own (the model's forward pass is
+/// synchronous and uses every core), in arrival order, with a bounded queue in front.
+/// Each request's events arrive on an `AsyncThrowingStream`; dropping the stream (a client that
+/// disconnects) cancels the request, waiting or running.
+public final class GenerationEngine: @unchecked Sendable {
+    public let model: ServedModel
+    public let limits: ServingLimits
+
+    private let condition = NSCondition()
+    private var queue: [GenerationJob] = []
+    private var stats = EngineStatistics()
+    private var stopping = false
+    private var worker: Thread?
+
+    public init(model: ServedModel, limits: ServingLimits) {
+        self.model = model
+        self.limits = limits
+        let thread = Thread { [unowned self] in self.work() }
+        thread.name = "ppd-generation"
+        thread.stackSize = 8 << 20
+        worker = thread
+        thread.start()
+    }
+
+    /// What the engine has done so far.
+    public var statistics: EngineStatistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return stats
+    }
+
+    /// Queues `request`; throws a 429 `APIError` when the queue is full and a 503 when the engine
+    /// is stopping. The stream yields the request's text step by step, then its summary, or
+    /// throws an `APIError` (timeout, model failure). Ending the stream early cancels the request.
+    public func submit(_ request: PreparedRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(limits.requestTimeout * 1000))
+        let (stream, continuation) = AsyncThrowingStream<GenerationEvent, Error>.makeStream(bufferingPolicy: .unbounded)
+        let job = GenerationJob(request: request, deadline: deadline, continuation: continuation)
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { job.cancel() }
+        }
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw APIError.unavailable("the server is shutting down", code: "shutting_down") }
+        guard queue.count < limits.queueCapacity else {
+            stats.rejected += 1
+            throw APIError.queueFull(capacity: limits.queueCapacity)
+        }
+        queue.append(job)
+        stats.queued = queue.count
+        condition.signal()
+        return stream
+    }
+
+    /// Stops taking requests, fails those still waiting with 503 and lets the running one end.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        let waiting = queue
+        queue.removeAll()
+        stats.queued = 0
+        condition.signal()
+        condition.unlock()
+        for job in waiting { job.continuation.finish(throwing: APIError.unavailable("the server is shutting down", code: "shutting_down")) }
+    }
+
+    private func work() {
+        while let job = nextJob() {
+            let outcome = run(job)
+            condition.lock()
+            stats.running = false
+            switch outcome {
+            case .completed: stats.completed += 1
+            case .cancelled: stats.cancelled += 1
+            case .timedOut: stats.timedOut += 1
+            case .failed: stats.failed += 1
+            }
+            condition.unlock()
+        }
+    }
+
+    /// The next job (nil when stopping), marked running.
+    private func nextJob() -> GenerationJob? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !stopping { condition.wait() }
+        guard !stopping, !queue.isEmpty else { return nil }
+        let job = queue.removeFirst()
+        stats.queued = queue.count
+        stats.running = true
+        return job
+    }
+
+    /// How a job ended.
+    enum Outcome { case completed, cancelled, timedOut, failed }
+
+    private func run(_ job: GenerationJob) -> Outcome {
+        if job.isCancelled {
+            job.continuation.finish()
+            return .cancelled
+        }
+        if ContinuousClock.now >= job.deadline {
+            job.continuation.finish(throwing: Self.timeout(limits.requestTimeout, waiting: true))
+            return .timedOut
+        }
+        var run = GenerationRun(job: job, model: model)
+        do {
+            let summary = try run.generate()
+            if job.isCancelled {
+                job.continuation.finish()
+                return .cancelled
+            }
+            if run.timedOut {
+                job.continuation.finish(throwing: Self.timeout(limits.requestTimeout, waiting: false))
+                return .timedOut
+            }
+            job.continuation.yield(.finished(summary))
+            job.continuation.finish()
+            return .completed
+        } catch {
+            job.continuation.finish(throwing: APIError.internalError("generation failed: \(error)"))
+            return .failed
+        }
+    }
+
+    private static func timeout(_ seconds: Double, waiting: Bool) -> APIError {
+        APIError.unavailable(
+            String(format: "the request took longer than the server's limit of %g s%@", seconds, waiting ? " waiting for the model" : ""),
+            code: "timeout")
+    }
+}
+
+/// A queued request and the channel its events go out on.
+final class GenerationJob: @unchecked Sendable {
+    let request: PreparedRequest
+    let deadline: ContinuousClock.Instant
+    let continuation: AsyncThrowingStream<GenerationEvent, Error>.Continuation
+    private let lock = NSLock()
+    private var cancelled = false
+
+    init(request: PreparedRequest, deadline: ContinuousClock.Instant, continuation: AsyncThrowingStream<GenerationEvent, Error>.Continuation) {
+        self.request = request
+        self.deadline = deadline
+        self.continuation = continuation
+    }
+
+    var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+}
