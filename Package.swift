@@ -74,6 +74,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Decoding", "Models", "Kernels", "Tokenizer", "GGUF", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
         .testTarget(name: "PPDTests", dependencies: ["PPD", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "PPD"], exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v5]
 )

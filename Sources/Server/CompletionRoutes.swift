@@ -4,7 +4,8 @@ import Serving
 
 /// `POST /v1/completions` and `POST /v1/chat/completions`: parse and check the request, queue
 /// it, then answer with one JSON body or a server-sent-event stream. A client that goes away
-/// (closes its connection, or stops reading a stream) cancels its generation.
+/// (closes its connection, or stops reading a stream) cancels its generation. Watching for that
+/// consumes the connection, so these responses say `Connection: close`.
 struct CompletionRoutes: Sendable {
     let engine: GenerationEngine
 
@@ -27,13 +28,15 @@ struct CompletionRoutes: Sendable {
         let writer = ResponseWriter(kind: kind, model: engine.model.id)
         guard parsed.stream else {
             let summary = try await request.body.consumeWithCancellationOnInboundClose { _ in try await Self.summary(of: events) }
-            return JSONResponse.make(try writer.response(summary))
+            var response = JSONResponse.make(try writer.response(summary))
+            response.headers[.connection] = "close"
+            return response
         }
         let includeUsage = parsed.includeUsage
         let inbound = request.body
         return Response(
             status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close"],
             body: ResponseBody { bodyWriter in
                 var output = bodyWriter
                 try await inbound.consumeWithCancellationOnInboundClose { _ in

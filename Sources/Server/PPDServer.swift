@@ -18,9 +18,10 @@ public struct PPDServer: Sendable {
         self.port = port
     }
 
-    /// Serves until the task is cancelled or the process gets SIGINT/SIGTERM. `onReady` gets the
-    /// bound port once the server listens.
-    public func run(onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// Serves until the task is cancelled or, with `handleSignals`, the process gets SIGINT or
+    /// SIGTERM (then requests in flight finish first). `onReady` gets the bound port once the
+    /// server listens.
+    public func run(handleSignals: Bool = true, onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         CompletionRoutes(engine: engine).register(on: router)
@@ -32,6 +33,10 @@ public struct PPDServer: Sendable {
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ppd"),
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? 0) }, logger: logger)
         defer { engine.shutdown() }
-        try await app.runService()
+        if handleSignals {
+            try await app.runService()
+        } else {
+            try await app.run()
+        }
     }
 }

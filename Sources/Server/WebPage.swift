@@ -38,5 +38,5 @@ struct WebPage: Sendable {
 /// A server that cannot start.
 public struct ServerError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

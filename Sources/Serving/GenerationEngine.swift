@@ -9,6 +9,8 @@ public struct EngineStatistics: Sendable, Equatable, Encodable {
     public var queued = 0
     /// Whether a generation is running.
     public var running = false
+    /// Requests taken into the queue (each ends completed, cancelled, timed out or failed).
+    public var accepted = 0
     public var completed = 0
     /// Stopped because the client went away.
     public var cancelled = 0
@@ -20,7 +22,7 @@ public struct EngineStatistics: Sendable, Equatable, Encodable {
     public var failed = 0
 
     enum CodingKeys: String, CodingKey {
-        case queued, running, completed, cancelled, timedOut = "timed_out", rejected, failed
+        case queued, running, accepted, completed, cancelled, timedOut = "timed_out", rejected, failed
     }
 }
 
@@ -73,6 +75,7 @@ public final class GenerationEngine: @unchecked Sendable {
             throw APIError.queueFull(capacity: limits.queueCapacity)
         }
         queue.append(job)
+        stats.accepted += 1
         stats.queued = queue.count
         condition.signal()
         return stream
@@ -85,6 +88,7 @@ public final class GenerationEngine: @unchecked Sendable {
         let waiting = queue
         queue.removeAll()
         stats.queued = 0
+        stats.failed += waiting.count
         condition.signal()
         condition.unlock()
         for job in waiting { job.continuation.finish(throwing: APIError.unavailable("the server is shutting down", code: "shutting_down")) }

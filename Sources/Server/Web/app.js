@@ -85,10 +85,17 @@ function addMark(text, step, tauSoFar) {
     span.dataset.tokens = step.tokens;
     span.dataset.rows = step.rows;
     const drafted = step.draft_rows > 0 ? `, ${step.accepted_drafted} of ${step.draft_rows} drafted rows accepted` : "";
-    span.title = `step ${step.step}: ${step.tokens} token${step.tokens === 1 ? "" : "s"}, ${step.rows} rows${drafted}, ` +
-      `${(step.seconds * 1000).toFixed(1)} ms; tau so far ${tauSoFar.toFixed(2)}`;
+    span.title = step.step === 0
+      ? `prefill: 1 token from ${step.rows} rows (prompt and prompt tokens), ${(step.seconds * 1000).toFixed(1)} ms; tau so far -`
+      : `step ${step.step}: ${step.tokens} token${step.tokens === 1 ? "" : "s"}, ${step.rows} rows${drafted}, ` +
+        `${(step.seconds * 1000).toFixed(1)} ms; tau so far ${tauSoFar.toFixed(2)}`;
   }
   output.appendChild(span);
+}
+
+function setStatus(text, isError) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
 }
 
 function showRun(decoding, rate, tau, steps, tokens) {
@@ -105,7 +112,7 @@ function showRun(decoding, rate, tau, steps, tokens) {
 async function generate(event) {
   event.preventDefault();
   output.textContent = "";
-  $("status").textContent = "";
+  setStatus("", false);
   $("generate").disabled = true;
   $("stop").disabled = false;
   controller = new AbortController();
@@ -137,7 +144,7 @@ async function generate(event) {
         const report = chunk.ppd;
         showRun(report.decoding, report.decode_tokens_per_second, report.tokens_per_step, report.steps,
           report.step_tokens.reduce((a, b) => a + b, 0) + 1);
-        $("status").textContent = `finished: ${chunk.choices[0].finish_reason}`;
+        setStatus(`finished: ${chunk.choices[0].finish_reason}`, false);
       } else if (steps > 0) {
         $("rate").textContent = (tokens / seconds).toFixed(1);
         $("tau").textContent = (tokens / steps).toFixed(2);
@@ -146,7 +153,8 @@ async function generate(event) {
       }
     }
   } catch (error) {
-    $("status").textContent = error.name === "AbortError" ? "stopped" : String(error.message || error);
+    if (error.name === "AbortError") setStatus("stopped", false);
+    else setStatus(String(error.message || error), true);
   } finally {
     $("generate").disabled = false;
     $("stop").disabled = true;
