@@ -284,36 +284,10 @@ public struct DynamicTree: Sendable, Equatable {
     }
 }
 
-/// A parsed JSON value. `JSONDecoder` reads numbers exactly (correctly rounded) and keeps
-/// booleans apart from numbers, which `JSONSerialization` on Linux does not.
-enum JSONValue: Decodable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
+extension JSONValue {
     /// This value as an integer (a JSON number with no fractional part).
     func integer(what: String) throws -> Int {
-        guard case .number(let value) = self, value.rounded() == value, abs(value) < 1e15 else {
+        guard let value = integerValue, abs(value) < 1_000_000_000_000_000 else {
             throw TreeError(.malformedJSON(reason: "\(what) must be an integer"))
         }
         return Int(value)
@@ -321,7 +295,7 @@ enum JSONValue: Decodable {
 
     /// This value as a number.
     func number(what: String) throws -> Double {
-        guard case .number(let value) = self else { throw TreeError(.malformedJSON(reason: "\(what) must be a number")) }
+        guard let value = doubleValue else { throw TreeError(.malformedJSON(reason: "\(what) must be a number")) }
         return value
     }
 

@@ -29,38 +29,64 @@ public struct EngineStatistics: Sendable, Equatable, Encodable {
 /// Runs generations one at a time on a thread of its own (the model's forward pass is
 /// synchronous and uses every core), in arrival order, with a bounded queue in front.
 /// Each request's events arrive on an `AsyncThrowingStream`; dropping the stream (a client that
-/// disconnects) cancels the request, waiting or running.
+/// disconnects) cancels the request, waiting or running. The thread ends with `shutdown()` or
+/// when the engine is released.
 public final class GenerationEngine: @unchecked Sendable {
     public let model: ServedModel
     public let limits: ServingLimits
-
-    private let condition = NSCondition()
-    private var queue: [GenerationJob] = []
-    private var stats = EngineStatistics()
-    private var stopping = false
-    private var worker: Thread?
+    /// The queue and the thread's loop; the thread holds it, so it outlives the engine until
+    /// the loop has seen the shutdown.
+    private let core: EngineCore
 
     public init(model: ServedModel, limits: ServingLimits) {
         self.model = model
         self.limits = limits
-        let thread = Thread { [unowned self] in self.work() }
+        core = EngineCore(model: model, limits: limits)
+        let core = core
+        let thread = Thread { core.work() }
         thread.name = "ppd-generation"
         thread.stackSize = 8 << 20
-        worker = thread
         thread.start()
     }
 
+    deinit { core.shutdown() }
+
     /// What the engine has done so far.
-    public var statistics: EngineStatistics {
-        condition.lock()
-        defer { condition.unlock() }
-        return stats
-    }
+    public var statistics: EngineStatistics { core.statistics }
 
     /// Queues `request`; throws a 429 `APIError` when the queue is full and a 503 when the engine
     /// is stopping. The stream yields the request's text step by step, then its summary, or
     /// throws an `APIError` (timeout, model failure). Ending the stream early cancels the request.
     public func submit(_ request: PreparedRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+        try core.submit(request)
+    }
+
+    /// Stops taking requests, fails those still waiting with 503 and lets the running one end.
+    public func shutdown() { core.shutdown() }
+}
+
+/// The engine's queue, counts and generation loop.
+final class EngineCore: @unchecked Sendable {
+    let model: ServedModel
+    let limits: ServingLimits
+
+    private let condition = NSCondition()
+    private var queue: [GenerationJob] = []
+    private var stats = EngineStatistics()
+    private var stopping = false
+
+    init(model: ServedModel, limits: ServingLimits) {
+        self.model = model
+        self.limits = limits
+    }
+
+    var statistics: EngineStatistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return stats
+    }
+
+    func submit(_ request: PreparedRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
         let deadline = ContinuousClock.now + .milliseconds(Int64(limits.requestTimeout * 1000))
         let (stream, continuation) = AsyncThrowingStream<GenerationEvent, Error>.makeStream(bufferingPolicy: .unbounded)
         let job = GenerationJob(request: request, deadline: deadline, continuation: continuation)
@@ -81,8 +107,7 @@ public final class GenerationEngine: @unchecked Sendable {
         return stream
     }
 
-    /// Stops taking requests, fails those still waiting with 503 and lets the running one end.
-    public func shutdown() {
+    func shutdown() {
         condition.lock()
         stopping = true
         let waiting = queue
@@ -94,9 +119,10 @@ public final class GenerationEngine: @unchecked Sendable {
         for job in waiting { job.continuation.finish(throwing: APIError.unavailable("the server is shutting down", code: "shutting_down")) }
     }
 
-    private func work() {
+    /// The thread's loop: runs jobs until shutdown.
+    func work() {
         while let job = nextJob() {
-            let outcome = run(job)
+            let (outcome, last) = run(job)
             condition.lock()
             stats.running = false
             switch outcome {
@@ -106,6 +132,15 @@ public final class GenerationEngine: @unchecked Sendable {
             case .failed: stats.failed += 1
             }
             condition.unlock()
+            switch last {
+            case .success(let summary):
+                job.continuation.yield(.finished(summary))
+                job.continuation.finish()
+            case .failure(let error):
+                job.continuation.finish(throwing: error)
+            case nil:
+                job.continuation.finish()
+            }
         }
     }
 
@@ -124,32 +159,22 @@ public final class GenerationEngine: @unchecked Sendable {
     /// How a job ended.
     enum Outcome { case completed, cancelled, timedOut, failed }
 
-    private func run(_ job: GenerationJob) -> Outcome {
-        if job.isCancelled {
-            job.continuation.finish()
-            return .cancelled
-        }
+    /// Runs `job`; returns how it ended and its last event (the summary or the error), which
+    /// `work` sends after counting the outcome, so a client that has seen the end of its stream
+    /// also sees it counted.
+    private func run(_ job: GenerationJob) -> (Outcome, Result<GenerationSummary, APIError>?) {
+        if job.isCancelled { return (.cancelled, nil) }
         if ContinuousClock.now >= job.deadline {
-            job.continuation.finish(throwing: Self.timeout(limits.requestTimeout, waiting: true))
-            return .timedOut
+            return (.timedOut, .failure(Self.timeout(limits.requestTimeout, waiting: true)))
         }
         var run = GenerationRun(job: job, model: model)
         do {
             let summary = try run.generate()
-            if job.isCancelled {
-                job.continuation.finish()
-                return .cancelled
-            }
-            if run.timedOut {
-                job.continuation.finish(throwing: Self.timeout(limits.requestTimeout, waiting: false))
-                return .timedOut
-            }
-            job.continuation.yield(.finished(summary))
-            job.continuation.finish()
-            return .completed
+            if job.isCancelled { return (.cancelled, nil) }
+            if run.timedOut { return (.timedOut, .failure(Self.timeout(limits.requestTimeout, waiting: false))) }
+            return (.completed, .success(summary))
         } catch {
-            job.continuation.finish(throwing: APIError.internalError("generation failed: \(error)"))
-            return .failed
+            return (.failed, .failure(APIError.internalError("generation failed: \(error)")))
         }
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A JSON value as a request carries it, so that a field of the wrong type gets an error that
-/// names the field and the type it has (a `Codable` struct would only say "type mismatch").
+/// A parsed JSON value. `JSONDecoder` reads numbers exactly (correctly rounded) and keeps
+/// booleans apart from numbers, which `JSONSerialization` on Linux does not; and a field of the
+/// wrong type can be named with the type it has (tree files, API requests).
 public enum JSONValue: Sendable, Equatable, Decodable {
     case null
     case bool(Bool)
@@ -58,27 +59,5 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         case .number(let value) where value == value.rounded() && abs(value) < 9.0e15: return Int64(value)
         default: return nil
         }
-    }
-
-    /// Parses a request body: a JSON object, or a 400 error saying what is wrong with it.
-    public static func object(fromBody body: Data) throws -> [String: JSONValue] {
-        let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: body)
-        } catch {
-            throw APIError.invalidRequest("the request body is not valid JSON (\(Self.reason(error)))", code: "invalid_json")
-        }
-        guard case .object(let fields) = value else {
-            throw APIError.invalidRequest("the request body must be a JSON object, not \(value.typeName)", code: "invalid_json")
-        }
-        return fields
-    }
-
-    private static func reason(_ error: Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }
