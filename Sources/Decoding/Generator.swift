@@ -54,9 +54,11 @@ public final class AutoregressiveGenerator {
     public init(model: LanguageModel) { self.model = model }
 
     /// Generates from `prompt` (token ids, BOS included if wanted). `onToken` is called with each
-    /// new token as soon as it is chosen; returning false stops generation.
+    /// new token as soon as it is chosen; returning false stops generation. `interventions` act in
+    /// every forward pass: the prefill's rows are `.input`, each decode step's row `.root`.
     public func generate(
-        prompt: [Int32], options: GenerationOptions, onToken: (Int32) -> Bool = { _ in true }
+        prompt: [Int32], options: GenerationOptions, interventions: [any ActivationIntervention] = [],
+        onToken: (Int32) -> Bool = { _ in true }
     ) throws -> GenerationResult {
         let context = model.config.contextLength
         guard !prompt.isEmpty else { throw ModelError("the prompt is empty: nothing to condition on") }
@@ -67,7 +69,11 @@ public final class AutoregressiveGenerator {
         var sampler = Sampler(options.sampling)
 
         var clock = ContinuousClock.now
-        var logits = try model.forward(tokens: prompt, cache: cache, logitRows: [prompt.count - 1])
+        func hooks(step: Int, role: RowRole, rows: Int) -> Interventions? {
+            interventions.isEmpty ? nil : Interventions(interventions, step: step, roles: Array(repeating: role, count: rows))
+        }
+        var logits = try model.forward(
+            tokens: prompt, cache: cache, logitRows: [prompt.count - 1], interventions: hooks(step: 0, role: .input, rows: prompt.count))
         let prefillSeconds = clock.secondsSince()
         let top = logits.last.topK(5).map { (token: Int32($0.index), logit: $0.value) }
 
@@ -92,7 +98,7 @@ public final class AutoregressiveGenerator {
                 break
             }
             clock = ContinuousClock.now
-            logits = try model.forward(tokens: [next], cache: cache)
+            logits = try model.forward(tokens: [next], cache: cache, interventions: hooks(step: steps + 1, role: .root, rows: 1))
             decodeSeconds += clock.secondsSince()
             steps += 1
         }

@@ -103,10 +103,12 @@ public final class PromptDecoder {
     /// Generates from `prompt` (token ids, BOS included if wanted) with `policy`. `onStep` is
     /// called after the prefill (step 0, one token) and after every verification step with the
     /// tokens it emitted; returning false stops generation. `observer` can record activations and
-    /// logits of chosen forward passes.
+    /// logits of chosen forward passes. `interventions` act in every forward pass (prefill and
+    /// steps), told each row's role (`VerificationLayout.roles`; drafted rows follow the layout's).
     public func generate(
         prompt: [Int32], options: GenerationOptions, policy: some AcceptancePolicy,
-        observer: DecodingObserver? = nil, onStep: (PromptDecodingStep) -> Bool = { _ in true }
+        observer: DecodingObserver? = nil, interventions: [any ActivationIntervention] = [],
+        onStep: (PromptDecodingStep) -> Bool = { _ in true }
     ) throws -> PromptDecodingResult {
         var policy = policy
         var drafter = drafter
@@ -169,7 +171,13 @@ public final class PromptDecoder {
         let prefillLogits = try model.forward(
             embeddings: embeddings, positions: positions, mask: prefillMask, cache: cache,
             logitRows: [length - 1] + Array(length..<length + n * v), guesses: guessRows(Array(length..<length + n * v)),
-            hook: observer?.activationHook(forStep: 0))
+            hook: observer?.activationHook(forStep: 0),
+            interventions: interventions.isEmpty
+                ? nil
+                : Interventions(
+                    interventions, step: 0,
+                    roles: Array(repeating: .input, count: length)
+                        + (0..<n).flatMap { k in (0..<v).map { RowRole.promptToken(index: k, virtual: $0) } }))
         let prefillForward = forwardClock.secondsSince()
         observer?.didPrefill(logits: prefillLogits, prompt: prompt, promptTokens: n, virtualTokens: v)
         cache.truncate(to: length)
@@ -223,7 +231,12 @@ public final class PromptDecoder {
             let logits = try model.forward(
                 embeddings: stepEmbeddings, positions: stepPositions, mask: merge.mask, cache: cache,
                 logitRows: Array(0..<rows), guesses: guessRows(layout.promptRows),
-                hook: observer?.activationHook(forStep: result.steps.count))
+                hook: observer?.activationHook(forStep: result.steps.count),
+                interventions: interventions.isEmpty
+                    ? nil
+                    : Interventions(
+                        interventions, step: result.steps.count,
+                        roles: layout.roles + merge.draftPositions.map { RowRole.drafted(distance: $0) }))
             let forwardSeconds = forwardClock.secondsSince()
 
             // Logits rows are all batch rows in order, so a row's logits are at its own index.

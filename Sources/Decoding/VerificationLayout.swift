@@ -43,6 +43,17 @@ public struct VerificationLayout: Sendable {
     /// The rows of prompt tokens, ascending: their logits only give guesses.
     public var promptRows: [Int] { (0..<count).filter { buffers.isPromptSlot(rowSlot[$0]) } }
 
+    /// What each row holds: the root, a guess (distance, rank) or a prompt token's virtual token.
+    public var roles: [RowRole] {
+        (0..<count).map { row in
+            switch buffers.source[rowSlot[row]] {
+            case .root: return .root
+            case .guess(let distance, let rank): return .guess(distance: distance, rank: rank)
+            case .promptToken(let index): return .promptToken(index: index, virtual: rowVirtual[row])
+            }
+        }
+    }
+
     /// Expands `buffers` for prompt tokens of `virtualTokens` virtual tokens attending as `attention`.
     public init(buffers: TreeBuffers, virtualTokens: Int, attention: PromptTokens.Attention) {
         precondition(virtualTokens >= 1)

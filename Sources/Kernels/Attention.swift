@@ -50,6 +50,39 @@ public enum Attention {
         }
     }
 
+    /// The attention weights `run` uses, for reading: per query row and head, the softmax over
+    /// `slotCount` slots (`queryCount` x `heads` x `slotCount`, 0 where `visible` says no), with
+    /// the same scores and normalization as `run`, so the same values bit for bit.
+    public static func weights(
+        queries q: UnsafePointer<Float>, queryCount: Int, heads: Int, kvHeads: Int, headDim: Int,
+        keys: UnsafePointer<Float>, slotCount: Int, scale: Float, visible: (Int, Int) -> Bool
+    ) -> [Float] {
+        let group = heads / kvHeads, kvWidth = kvHeads * headDim
+        var out = [Float](repeating: 0, count: queryCount * heads * slotCount)
+        var slots = [Int](repeating: 0, count: max(slotCount, 1))
+        var scores = [Float](repeating: 0, count: max(slotCount, 1))
+        out.withUnsafeMutableBufferPointer { out in
+            for i in 0..<queryCount {
+                var seen = 0
+                for s in 0..<slotCount where visible(i, s) {
+                    slots[seen] = s
+                    seen += 1
+                }
+                guard seen > 0 else { continue }
+                for h in 0..<heads {
+                    let qh = q + (i * heads + h) * headDim
+                    for k in 0..<seen {
+                        scores[k] = scale * Dot.rowDot(qh, keys + slots[k] * kvWidth + (h / group) * headDim, headDim)
+                    }
+                    scores.withUnsafeMutableBufferPointer { Attention.normalize($0.baseAddress!, count: seen) }
+                    let base = out.baseAddress! + (i * heads + h) * slotCount
+                    for k in 0..<seen { base[slots[k]] = scores[k] }
+                }
+            }
+        }
+        return out
+    }
+
     /// The key and value store of one call.
     struct Layout {
         let heads: Int, kvHeads: Int, headDim: Int

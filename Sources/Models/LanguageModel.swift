@@ -19,9 +19,11 @@ public protocol LanguageModel: AnyObject {
     /// rows in `logitRows` (all rows when nil). `embeddings` is positions.count x hiddenSize.
     /// The logit rows named by `guesses` get their logits from its guess head (-infinity outside
     /// the head's tokens); every other row's logits are unchanged by them, bit for bit.
+    /// `hook` observes the residual stream; `interventions` read and change activations at
+    /// every site of `InterventionSite`, in order.
     func forward(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]?, guesses: GuessRows?, hook: ActivationHook?
+        logitRows: [Int]?, guesses: GuessRows?, hook: ActivationHook?, interventions: Interventions?
     ) throws -> Logits
 }
 
@@ -33,18 +35,29 @@ extension LanguageModel {
     ) throws -> Logits {
         try forward(
             embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows,
-            guesses: nil, hook: hook)
+            guesses: nil, hook: hook, interventions: nil)
+    }
+
+    /// `forward` without interventions.
+    public func forward(
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
+        logitRows: [Int]?, guesses: GuessRows?, hook: ActivationHook?
+    ) throws -> Logits {
+        try forward(
+            embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows,
+            guesses: guesses, hook: hook, interventions: nil)
     }
 
     /// Runs `tokens` at positions `cache.count, cache.count + 1, ...` with a causal mask.
     public func forward(
-        tokens: [Int32], cache: KVCache, logitRows: [Int]? = nil, guesses: GuessRows? = nil, hook: ActivationHook? = nil
+        tokens: [Int32], cache: KVCache, logitRows: [Int]? = nil, guesses: GuessRows? = nil, hook: ActivationHook? = nil,
+        interventions: Interventions? = nil
     ) throws -> Logits {
         let start = Int32(cache.count)
         let positions = (0..<Int32(tokens.count)).map { start + $0 }
         return try forward(
             embeddings: try embed(tokens), positions: positions, mask: .causal(tokens.count), cache: cache,
-            logitRows: logitRows, guesses: guesses, hook: hook)
+            logitRows: logitRows, guesses: guesses, hook: hook, interventions: interventions)
     }
 }
 

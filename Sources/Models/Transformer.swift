@@ -71,17 +71,18 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
 
     public func forward(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]? = nil, guesses: GuessRows? = nil, hook: ActivationHook? = nil
+        logitRows: [Int]? = nil, guesses: GuessRows? = nil, hook: ActivationHook? = nil, interventions: Interventions? = nil
     ) throws -> Logits {
         try run(
             embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows,
-            guesses: guesses, hook: hook, tape: nil)
+            guesses: guesses, hook: hook, interventions: interventions, tape: nil)
     }
 
     /// The forward pass; with a `tape`, also keeps what `backward(_:gradLogits:)` needs.
     func run(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]?, guesses: GuessRows? = nil, hook: ActivationHook?, tape: ForwardTape?, outputLayer: Bool = true
+        logitRows: [Int]?, guesses: GuessRows? = nil, hook: ActivationHook?, interventions: Interventions? = nil,
+        tape: ForwardTape?, outputLayer: Bool = true
     ) throws -> Logits {
         let c = config
         let n = positions.count
@@ -108,6 +109,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         if tape != nil && !guessRows.isEmpty {
             throw ModelError("forward: guess rows have no backward pass")
         }
+        let sites = try InterventionSites(interventions, rows: n, positions: positions, layers: c.layerCount, recordsTape: tape != nil)
         let cacheStart = cache.count
         try cache.beginBatch(positions: positions)
         let slotPositions = cache.positions
@@ -128,6 +130,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         tape?.begin(positions: positions, mask: mask, cache: cache, cacheStart: cacheStart, outputRows: outputRows)
         for (l, w) in weights.layers.enumerated() {
             let isLocal = c.isLocal(layer: l)
+            try sites.apply(l, .layerInput, &x, heads: 1)
             observe(hook, l, .layerInput, x, n)
             tape?.layers.append(ForwardTape.Layer(input: x))
 
@@ -160,6 +163,9 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
                     }
                 }
             }
+            try sites.apply(l, .query, &q, heads: c.heads)
+            try sites.apply(l, .key, &k, heads: c.kvHeads)
+            try sites.apply(l, .value, &v, heads: c.kvHeads)
             k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in cache.store(layer: l, keys: kb, values: vb) } }
             tape?.layers[l].rotatedQuery = q
 
@@ -173,11 +179,21 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
                     keys: keys, values: values, slotCount: cacheStart + n, scale: c.attentionScale,
                     visible: visible, out: &attention, pool: pool)
             }
+            if sites.wants(l, .attentionWeights) {
+                var weights = cache.withLayer(l) { keys, _ in
+                    Attention.weights(
+                        queries: q, queryCount: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, keys: keys,
+                        slotCount: cacheStart + n, scale: c.attentionScale, visible: visible)
+                }
+                try sites.apply(l, .attentionWeights, &weights, heads: c.heads)
+            }
+            try sites.apply(l, .headOutput, &attention, heads: c.heads)
             w.attentionOutput.multiply(attention, count: n, into: &projected, pool: pool)
             tape?.layers[l].attentionProjected = projected
             if let post = w.postAttentionNorm {
                 Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
             }
+            try sites.apply(l, .attentionOutput, &projected, heads: 1)
             observe(hook, l, .attentionOutput, projected, n)
             for i in 0..<x.count { x[i] += projected[i] }
             tape?.layers[l].middle = x
@@ -195,13 +211,16 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             } else {
                 gatedFeedForward(w, normed, n, &gate, &up)
             }
+            try sites.apply(l, .ffnHidden, &gate, heads: 1)
             w.down.multiply(gate, count: n, into: &projected, pool: pool)
             tape?.layers[l].ffnProjected = projected
             if let post = w.postFFNNorm {
                 Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
             }
+            try sites.apply(l, .ffnOutput, &projected, heads: 1)
             observe(hook, l, .ffnOutput, projected, n)
             for i in 0..<x.count { x[i] += projected[i] }
+            try sites.apply(l, .layerOutput, &x, heads: 1)
             observe(hook, l, .layerOutput, x, n)
         }
 

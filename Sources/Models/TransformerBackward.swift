@@ -60,10 +60,12 @@ extension Transformer {
     /// products, so its gradients would belong to another function.
     public func forward(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache, logitRows: [Int]?,
-        recordingInto tape: ForwardTape
+        interventions: Interventions? = nil, recordingInto tape: ForwardTape
     ) throws -> Logits {
         try requireFloatArithmetic()
-        return try run(embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: nil, tape: tape)
+        return try run(
+            embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, hook: nil,
+            interventions: interventions, tape: tape)
     }
 
     /// `forward(embeddings:...recordingInto:)` with every logit row restricted to `head`: the

@@ -37,6 +37,9 @@ struct Generate: ParsableCommand {
     @Flag(help: "Print one JSON object instead of streaming text.")
     var json = false
 
+    @Option(help: "An intervention on activations in every forward pass, repeatable, applied in order: 'layer=7,head=3,site=head_output,rows=prompt,op=zero'. Fields: layer (N, A-B or all), site (layer_input, query, key, value, head_output, attention_output, ffn_hidden, ffn_output, layer_output), head, rows (all, prompt, tokens, root, guesses, drafted, input), op (zero; mean with from=TRACE.h5 or vector=FILE.json; steer with vector=FILE.json and scale=S; patch with from=TRACE.h5).")
+    var ablate: [String] = []
+
     @OptionGroup(title: "Parallel prompt decoding")
     var decoding: PromptDecodingOptions
 
@@ -55,17 +58,21 @@ struct Generate: ParsableCommand {
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
         let promptTokens = tokenizer.encode(prompt)
+        let ablations: [any ActivationIntervention] = try ablate.map { try AblationSpec(parsing: $0).makeAblation(for: transformer.config) }
         let options = GenerationOptions(
             maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),
             stopTokens: StopTokens.defaults(for: tokenizer.vocabulary))
         if decoding.ppd {
             try runPromptDecoding(
-                path: path, transformer: transformer, tokenizer: tokenizer, prompt: promptTokens, options: options)
+                path: path, transformer: transformer, tokenizer: tokenizer, prompt: promptTokens, options: options,
+                interventions: ablations)
             return
         }
         var stream = StreamingDetokenizer(tokenizer: tokenizer)
-        let result = try AutoregressiveGenerator(model: transformer).generate(prompt: promptTokens, options: options) { token in
+        let result = try AutoregressiveGenerator(model: transformer).generate(
+            prompt: promptTokens, options: options, interventions: ablations
+        ) { token in
             if !json {
                 print(stream.append(token), terminator: "")
                 fflush(stdout)

@@ -31,7 +31,7 @@ extension Generate {
     /// text (accepted tokens per step) or prints the JSON report; writes the trace if asked.
     func runPromptDecoding(
         path: String, transformer: Transformer, tokenizer: SentencePieceTokenizer, prompt: [Int32],
-        options: GenerationOptions
+        options: GenerationOptions, interventions: [any ActivationIntervention]
     ) throws {
         if let tracePath = decoding.trace {
             let directory = URL(fileURLWithPath: tracePath).deletingLastPathComponent().path
@@ -56,7 +56,9 @@ extension Generate {
         }
 
         var stream = StreamingDetokenizer(tokenizer: tokenizer)
-        let result = try decoder.generate(prompt: prompt, options: options, policy: policy, observer: trace) { step in
+        let result = try decoder.generate(
+            prompt: prompt, options: options, policy: policy, observer: trace, interventions: interventions
+        ) { step in
             if !json {
                 for token in step.tokens { print(stream.append(token), terminator: "") }
                 fflush(stdout)
@@ -81,6 +83,7 @@ extension Generate {
                 "guess_vocabulary": .string(guess?.file ?? ""),
                 "guess_head_size": .int(Int64(guess?.head.tokens.count ?? 0)),
                 "drafter": .string(decoder.drafter?.name ?? ""), "draft_row_limit": .int(Int64(decoder.draftRowLimit)),
+                "ablations": .string(ablate.joined(separator: "; ")),
             ]
             if promptTokensFile == nil {
                 attributes["init_text"] = .string(decoding.initText ?? PromptTokens.paperInitialText(count: decoding.promptTokenCount))
