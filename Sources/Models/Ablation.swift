@@ -97,6 +97,20 @@ public final class Ablation: ActivationIntervention {
     public func wants(layer: Int, site: InterventionSite) -> Bool { site == self.site && (layers?.contains(layer) ?? true) }
 
     public func intervene(_ block: ActivationBlock) throws {
+        // Checked here too (not only in `validate`): a head or vector that does not fit would
+        // write outside the block.
+        if let head, head >= block.heads {
+            throw ModelError("ablation: head \(head) does not exist (\(block.site.rawValue) has \(block.heads) heads)")
+        }
+        let span = head == nil ? block.width : block.headWidth
+        switch operation {
+        case .mean(let vector), .steer(let vector, _):
+            guard vector.count == span else {
+                throw ModelError("ablation: the \(operation.name) vector has \(vector.count) values; \(block.site.rawValue) has \(span) per \(head == nil ? "row" : "head")")
+            }
+        case .zero, .patch:
+            break
+        }
         let recorded = try patchValues(block)
         for row in 0..<block.rows where rows.contains(block.roles[row]) {
             let target = head.map { block.head($0, row: row) } ?? block.row(row)
