@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "PPD", targets: ["PPD"]),
         .executable(name: "ppd", targets: ["ppd"]),
         .executable(name: "Example-TreeAblation", targets: ["Example-TreeAblation"]),
+        .executable(name: "Example-ActivationAblation", targets: ["Example-ActivationAblation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,6 +65,11 @@ let package = Package(
             name: "Example-TreeAblation",
             dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Example-TreeAblation",
+            swiftSettings: optimized),
+        .executableTarget(
+            name: "Example-ActivationAblation",
+            dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Example-ActivationAblation",
             swiftSettings: optimized),
         .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),

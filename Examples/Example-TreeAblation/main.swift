@@ -104,7 +104,7 @@ struct TreeAblation: ParsableCommand {
 
         // 2. The questions, as prompts (chat benchmarks in the plain template the tokens were
         //    trained with; HumanEval as raw code, as the paper does).
-        let all = try QuestionFile.read("Experiments/data/\(bench)/question.jsonl")
+        let all = try QuestionFile.read(Defaults.shippedFile("Experiments/data/\(bench)/question.jsonl"))
         let picked = stride(from: 0, to: all.count, by: max(1, all.count / questions)).prefix(questions).map { all[$0] }
         let prompts = picked.map { tokenizer.encode(bench == "humaneval" ? $0.text : PromptTemplate.plain.prompt($0.text)) }
 

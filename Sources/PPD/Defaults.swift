@@ -3,13 +3,25 @@ import Foundation
 /// Where the toolkit finds what it ships and caches: the trained prompt tokens of the default
 /// model, their accuracy table, and this machine's cost profile.
 public enum Defaults {
-    /// The default model's trained prompt tokens, relative to the repository root (the working
-    /// directory of `swift run`).
-    public static let promptTokensPath = "Experiments/prompts/gemma-3-270m-3x1-run7.safetensors"
+    /// The default model's trained prompt tokens (`shippedFile`).
+    public static var promptTokensPath: String { shippedFile("Experiments/prompts/gemma-3-270m-3x1-run7.safetensors") }
 
     /// The guess vocabulary of the default model: token frequencies over 20,000 ShareGPT
-    /// conversations (`ppd guess-vocab`), relative to the repository root.
-    public static let guessVocabularyPath = "Experiments/vocab/gemma-3-270m-sharegpt-20k.json"
+    /// conversations (`ppd guess-vocab`) (`shippedFile`).
+    public static var guessVocabularyPath: String { shippedFile("Experiments/vocab/gemma-3-270m-sharegpt-20k.json") }
+
+    /// A file the repository ships, named relative to its root: as given when it exists from
+    /// the working directory, else under the root of the checkout this library was built from
+    /// (so the tools find it from any directory), else as given (callers report it missing).
+    public static func shippedFile(_ relativePath: String) -> String {
+        if FileManager.default.fileExists(atPath: relativePath) { return relativePath }
+        let built = repositoryRoot.appendingPathComponent(relativePath).path
+        return FileManager.default.fileExists(atPath: built) ? built : relativePath
+    }
+
+    /// The checkout this file was compiled in (Sources/PPD/Defaults.swift, two levels down).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// Tokens in the guess head by default: the most frequent of the guess vocabulary.
     public static let guessHeadSize = 16384

@@ -61,7 +61,7 @@ struct EvalGuesses: ParsableCommand {
         }
         try tokens.validate(for: transformer, modelSHA256: tokens.baseModelSHA256 == nil ? nil : try FileDigest.sha256(ofFile: path))
 
-        let loaded = try QuestionFile.read(questions, limit: count).map(\.text)
+        let loaded = try QuestionFile.read(Defaults.shippedFile(questions), limit: count).map(\.text)
         let examples = TrainingExamples(
             template: promptTemplate, reply: .selfDistilled(tokens: replyTokens), maxLength: transformer.config.contextLength,
             cutsPerSequence: cuts, promptTokens: tokens.count, seed: seed)

@@ -22,7 +22,7 @@ extension PromptDecodingOptions {
     /// (hardware-aware by default), drafter and draft sizing. Notes on stderr say what was chosen.
     func prepareDecoder(path: String, transformer: Transformer, tokenizer: SentencePieceTokenizer) throws -> PreparedDecoding {
         if promptTokens == nil, initText == nil, promptTokensFile == nil {
-            note("no trained prompt tokens at \(Defaults.promptTokensPath) (run from the repository root, or pass --prompt-tokens); using the text initialisation")
+            note("no trained prompt tokens at \(Defaults.promptTokensPath) (pass --prompt-tokens); using the text initialisation")
         }
         var tokens = try loadPromptTokens(model: transformer, tokenizer: tokenizer)
         // Hash the model only when something needs it (the tokens name a model, a trace, a profile).

@@ -30,4 +30,19 @@ final class DefaultsTests: XCTestCase {
         XCTAssertEqual(found?.file, url.path)
         XCTAssertEqual(found?.head.tokens.count, 20)
     }
+
+    /// Shipped files are found from any working directory (under the checkout the library was
+    /// built from), and as given from the repository root.
+    func testShippedFilesResolveFromAnyDirectory() throws {
+        let relative = "Experiments/prompts/gemma-3-270m-3x1-run7.safetensors"
+        XCTAssertEqual(Defaults.shippedFile(relative), relative)
+        let root = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(root) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(FileManager.default.temporaryDirectory.path))
+        let found = Defaults.shippedFile(relative)
+        XCTAssertTrue(found.hasPrefix("/") && FileManager.default.fileExists(atPath: found), found)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: Defaults.promptTokensPath))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: Defaults.guessVocabularyPath))
+        XCTAssertEqual(Defaults.shippedFile("Experiments/no-such-file"), "Experiments/no-such-file")
+    }
 }

@@ -43,7 +43,7 @@ final class ServerFixture: @unchecked Sendable {
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let transformer = try Transformer(file: file, threads: nil, arithmetic: .fastest)
-        let tokens = try PromptTokens.load(from: repositoryRoot.appendingPathComponent(Defaults.promptTokensPath))
+        let tokens = try PromptTokens.load(from: URL(fileURLWithPath: Defaults.promptTokensPath))
         let decoder = try PromptDecoder(
             model: transformer, promptTokens: tokens, tree: try DynamicTree.chain(promptTokens: tokens.count),
             drafter: try PromptLookupDrafter(), draftRowLimit: 6)
