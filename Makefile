@@ -9,7 +9,7 @@
 
 SHELL := /bin/bash
 MODEL ?= $(if $(PPD_MODEL),$(PPD_MODEL),$(HOME)/.cache/ppd/gemma-3-270m-q4_k_m.gguf)
-APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config chromium
+APT_PACKAGES := libhdf5-dev pkg-config chromium
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
 
 .PHONY: all setup deps model sharegpt build demo test bench clean
@@ -18,7 +18,7 @@ all: build
 
 setup: deps model
 
-# System libraries (OpenBLAS, HDF5) and pkg-config, only when one is missing.
+# System libraries (HDF5), pkg-config and Chromium (for the server page test), only when one is missing.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -17,6 +17,9 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     private var logitsRecycler = LogitsRecycler()
     /// Scratch for the full-vocabulary rows of a step with guess-head rows (never escapes).
     private var fullRowsRecycler = LogitsRecycler()
+    /// Held during a forward pass: the thread pool, the recyclers and the caches serve one caller
+    /// at a time, so a second concurrent (or re-entrant) forward is refused instead of racing.
+    private let running = NSLock()
 
     /// Builds the architecture named by `general.architecture`; throws for others, for missing
     /// tensors and for wrong shapes, and for `.int8` arithmetic on a CPU without an int8 kernel.
@@ -84,6 +87,11 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         logitRows: [Int]?, guesses: GuessRows? = nil, hook: ActivationHook?, interventions: Interventions? = nil,
         tape: ForwardTape?, outputLayer: Bool = true
     ) throws -> Logits {
+        guard running.try() else {
+            throw ModelError(
+                "\(file.path): a forward pass is already running on this model: one at a time (its thread pool serves one caller); use one Transformer per thread, or queue the calls as ppd serve does")
+        }
+        defer { running.unlock() }
         let c = config
         let n = positions.count
         guard n > 0, embeddings.count == n * c.hiddenSize, mask.batchSize == n else {

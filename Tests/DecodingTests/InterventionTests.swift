@@ -257,4 +257,26 @@ final class InterventionTests: XCTestCase {
             XCTAssertThrowsError(try AblationSpec(parsing: bad), bad) { XCTAssertTrue("\($0)".contains(reason), "\(bad): \($0)") }
         }
     }
+
+    /// A second forward pass on a model while one runs (here: from inside it) is a named error,
+    /// not a race on the model's thread pool and buffers; the model works afterwards.
+    func testAConcurrentForwardPassIsRefused() throws {
+        final class Reentrant: ActivationIntervention {
+            let model: Transformer
+            var error: Error?
+            init(_ model: Transformer) { self.model = model }
+            var writes: Bool { false }
+            func wants(layer: Int, site: InterventionSite) -> Bool { layer == 0 && site == .layerOutput }
+            func intervene(_ block: ActivationBlock) throws {
+                do { _ = try model.forward(tokens: [2, 3], cache: model.makeCache(capacity: 4)) } catch { self.error = error }
+            }
+        }
+        let model = try tinyModel(.llama)
+        let reentrant = Reentrant(model)
+        let before = try model.forward(tokens: prompt, cache: model.makeCache(capacity: 16))
+        let during = try model.forward(tokens: prompt, cache: model.makeCache(capacity: 16), interventions: Interventions([reentrant]))
+        XCTAssertTrue("\(reentrant.error.map { "\($0)" } ?? "no error")".contains("already running"))
+        XCTAssertEqual(during.values, before.values)
+        XCTAssertNoThrow(try model.forward(tokens: prompt, cache: model.makeCache(capacity: 16)))
+    }
 }
