@@ -3,7 +3,8 @@ import GGUF
 import Kernels
 
 /// A decoder-only transformer over GGUF weights: Gemma 3 and the LLaMA family, which differ only
-/// in the switches of `TransformerConfig` (see Gemma3.swift and Llama.swift).
+/// in the switches of `TransformerConfig` (see Gemma3.swift and Llama.swift). It may be passed
+/// between threads; one forward pass runs at a time (a second one meanwhile is refused).
 public final class Transformer: LanguageModel, @unchecked Sendable {
     public let config: TransformerConfig
     /// The file the weights are mapped from (kept open while the model lives).

@@ -15,7 +15,7 @@ struct EvalGuesses: ParsableCommand {
 
     @Option(help: "GGUF model (default: $PPD_MODEL or ~/.cache/ppd/gemma-3-270m-q4_k_m.gguf).")
     var model: String?
-    @Option(help: "Prompt tokens (safetensors). Default: the paper's text initialisation with --prompt-token-count.")
+    @Option(help: "Prompt tokens: a safetensors file, or \"text\" for the paper's text initialisation with --prompt-token-count. Default: the shipped trained tokens of the default model when present and made for this model (as `ppd generate --ppd`), else text.")
     var promptTokens: String?
     @Option(help: "Number of prompt tokens when initialising from text.")
     var promptTokenCount = 3
@@ -36,7 +36,7 @@ struct EvalGuesses: ParsableCommand {
 
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
-    @Option(help: "Rank guesses among the most frequent tokens of this guess vocabulary (ppd guess-vocab), as --guess-head-size of `ppd generate` does.")
+    @Option(help: "Rank guesses among the --guess-head-size most frequent tokens of this guess vocabulary (ppd guess-vocab), as `ppd generate` does, or \"none\" for the full vocabulary. Default: the shipped vocabulary when present and made for this model (as `ppd generate`), else none.")
     var guessVocab: String?
     @Option(help: "How many of the guess vocabulary's tokens (with --guess-vocab).")
     var guessHeadSize = Defaults.guessHeadSize
@@ -51,15 +51,31 @@ struct EvalGuesses: ParsableCommand {
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
-        var tokens: PromptTokens
-        if let promptTokens {
-            tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))
-        } else {
-            tokens = try PromptTokens.fromText(
+        let modelSHA256 = try FileDigest.sha256(ofFile: path)
+        func textTokens() throws -> PromptTokens {
+            try PromptTokens.fromText(
                 tokenIDs: tokenizer.encode(PromptTokens.paperInitialText(count: promptTokenCount), addSpecial: false),
                 count: promptTokenCount, virtualTokens: 1, model: transformer)
         }
-        try tokens.validate(for: transformer, modelSHA256: tokens.baseModelSHA256 == nil ? nil : try FileDigest.sha256(ofFile: path))
+        var tokens: PromptTokens
+        var tokensFile: String?
+        if promptTokens == "text" {
+            tokens = try textTokens()
+        } else if let promptTokens {
+            tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))
+            tokensFile = promptTokens
+        } else if FileManager.default.fileExists(atPath: Defaults.promptTokensPath) {
+            tokens = try PromptTokens.load(from: URL(fileURLWithPath: Defaults.promptTokensPath))
+            tokensFile = Defaults.promptTokensPath
+            if let base = tokens.baseModelSHA256, base != modelSHA256 {
+                note("the shipped prompt tokens were trained for another model; using the text initialisation")
+                tokens = try textTokens()
+                tokensFile = nil
+            }
+        } else {
+            tokens = try textTokens()
+        }
+        try tokens.validate(for: transformer, modelSHA256: modelSHA256)
 
         let loaded = try QuestionFile.read(Defaults.shippedFile(questions), limit: count).map(\.text)
         let examples = TrainingExamples(
@@ -82,20 +98,20 @@ struct EvalGuesses: ParsableCommand {
         }
         FileHandle.standardError.write(Data("\n".utf8))
         var allowed: [Bool]?
-        if let guessVocab {
-            let vocabulary = try GuessVocabulary(contentsOf: URL(fileURLWithPath: guessVocab))
-            try vocabulary.validate(vocabSize: transformer.config.vocabSize, modelSHA256: try FileDigest.sha256(ofFile: path), file: guessVocab)
+        let guessVocabulary = try Defaults.guessHead(
+            option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { note($0) })
+        if let head = guessVocabulary?.head {
             var flags = [Bool](repeating: false, count: transformer.config.vocabSize)
-            for token in vocabulary.prefix(guessHeadSize) { flags[Int(token)] = true }
+            for token in head.tokens { flags[Int(token)] = true }
             allowed = flags
         }
         let (accuracy, loss) = try PromptTokenObjective(model: transformer).accuracy(
             on: sequences, promptTokens: tokens, rankedAmong: allowed)
         let scored = sequences.reduce(0) { $0 + $1.cuts.count }
         let report: [String: Any] = [
-            "format": "ppd-accuracy/1", "prompt_tokens": promptTokens ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
+            "format": "ppd-accuracy/1", "prompt_tokens": tokensFile ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
             "questions": questions, "question_count": sequences.count, "cuts": scored, "template": template, "mean_loss": loss,
-            "guess_vocabulary": guessVocab.map { "\($0) (\(guessHeadSize) most frequent)" } ?? "full", "arithmetic": arithmetic.rawValue,
+            "guess_vocabulary": guessVocabulary.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full", "arithmetic": arithmetic.rawValue,
             "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
             "accuracies": accuracy,
         ]
