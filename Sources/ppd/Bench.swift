@@ -22,11 +22,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated input sizes of the cost curve.")
     var sizes = "1,2,4,8,16,32,64"
 
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
-    var arithmetic: MatrixArithmetic = .fastest
-
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup(title: "Computation")
+    var compute: ComputeOptions
 
     @Flag(help: "Print the report as JSON.")
     var json = false
@@ -38,13 +35,13 @@ struct Bench: ParsableCommand {
             }
             return n
         }
-        let transformer = try ModelLoader.load(path: try ModelLocation.resolve(model), threads: threads, arithmetic: arithmetic)
+        let transformer = try ModelLoader.load(path: try ModelLocation.resolve(model), threads: compute.threads, arithmetic: compute.arithmetic)
         var benchmark = ForwardBenchmark(model: transformer)
         benchmark.contextLength = context
         benchmark.decodeSteps = decodeSteps
         benchmark.runs = runs
         benchmark.progress = { note($0) }
-        note("arithmetic \(arithmetic)\(arithmetic == .int8 ? " on the \(Int8Kernel.preferred.map(String.init(describing:)) ?? "none") kernel" : "")")
+        note("arithmetic \(compute.arithmetic)\(compute.arithmetic == .int8 ? " on the \(Int8Kernel.preferred.map(String.init(describing:)) ?? "none") kernel" : "")")
         let report = try benchmark.run(sizes: sizeList)
         if json {
             let encoder = JSONEncoder()

@@ -21,26 +21,23 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Input rows per product (1 = decode).")
     var inputs = 1
 
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
-    var arithmetic: MatrixArithmetic = .fastest
-
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup(title: "Computation")
+    var compute: ComputeOptions
 
     @Flag(help: "Also time multiplyTransposed (the backward pass's input gradient).")
     var transposed = false
 
     func run() throws {
         let file = try GGUFFile(path: try ModelLocation.resolve(model))
-        let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let pool = ThreadPool(threadCount: compute.threads ?? ProcessInfo.processInfo.activeProcessorCount)
         var seen = Set<String>()
-        print("arithmetic \(arithmetic)\(arithmetic == .int8 ? " on the \(Int8Kernel.preferred.map(String.init(describing:)) ?? "none") kernel (\(Int8Kernel.environmentKey) selects it)" : "")")
+        print("arithmetic \(compute.arithmetic)\(compute.arithmetic == .int8 ? " on the \(Int8Kernel.preferred.map(String.init(describing:)) ?? "none") kernel (\(Int8Kernel.environmentKey) selects it)" : "")")
         print("tensor                      type   rows x columns     best_ms   GB/s   Gelem/s" + (transposed ? "  transposed_ms  ratio" : ""))
         for info in file.tensors where info.shape.count == 2 && info.shape[0] % 32 == 0 {
             let key = "\(info.type) \(info.shape)"
             guard seen.insert(key).inserted else { continue }
             let matrix = QuantizedMatrix(data: file.data(of: info), type: info.type, rows: info.shape[1], columns: info.shape[0])
-                .computing(with: arithmetic)
+                .computing(with: compute.arithmetic)
             let x = (0..<inputs * matrix.columns).map { Float(sin(Double($0) * 0.37)) }
             var y = [Float](repeating: 0, count: inputs * matrix.rows)
             let repetitions = matrix.rows > 100_000 ? max(3, runs / 4) : runs

@@ -36,11 +36,8 @@ struct BuildTree: ParsableCommand {
     var guessVocab: String?
     @Option(help: "Tokens of the guess head (--auto).")
     var guessHeadSize = Defaults.guessHeadSize
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
-    var arithmetic: MatrixArithmetic = .fastest
-
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup(title: "Computation")
+    var compute: ComputeOptions
     @Option(help: "Write an SVG of predicted speedup and tokens per step against tree size (--auto).")
     var plot: String?
     @Option(help: "Write the tree (ppd-tree/1 JSON, or a list of paths for a static tree) here; default: print it.")
@@ -89,7 +86,7 @@ struct BuildTree: ParsableCommand {
     /// --auto: profile (or read the cached profile), predict every size, print the table, pick.
     private func chooseForThisMachine(builder: TreeBuilder, accuracyFile: String) throws -> DynamicTree {
         let path = try ModelLocation.resolve(model)
-        let transformer = try Transformer(file: try GGUFFile(path: path), threads: threads, arithmetic: arithmetic)
+        let transformer = try Transformer(file: try GGUFFile(path: path), threads: compute.threads, arithmetic: compute.arithmetic)
         let sha = try FileDigest.sha256(ofFile: path)
         let guessHead = try Defaults.guessHead(
             option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: sha, note: { note($0) })?.head

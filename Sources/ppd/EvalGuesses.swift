@@ -31,11 +31,8 @@ struct EvalGuesses: ParsableCommand {
     var cuts = 16
     @Option(help: "Seed for the cuts.")
     var seed: UInt64 = 0
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
-    var arithmetic: MatrixArithmetic = .fastest
-
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup(title: "Computation")
+    var compute: ComputeOptions
     @Option(help: "Rank guesses among the --guess-head-size most frequent tokens of this guess vocabulary (ppd guess-vocab), as `ppd generate` does, or \"none\" for the full vocabulary. Default: the shipped vocabulary when present and made for this model (as `ppd generate`), else none.")
     var guessVocab: String?
     @Option(help: "How many of the guess vocabulary's tokens (with --guess-vocab).")
@@ -50,7 +47,7 @@ struct EvalGuesses: ParsableCommand {
         let path = try ModelLocation.resolve(model)
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
-        let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
+        let transformer = try Transformer(file: file, threads: compute.threads, arithmetic: compute.arithmetic)
         let modelSHA256 = try FileDigest.sha256(ofFile: path)
         func textTokens() throws -> PromptTokens {
             try PromptTokens.fromText(
@@ -111,7 +108,7 @@ struct EvalGuesses: ParsableCommand {
         let report: [String: Any] = [
             "format": "ppd-accuracy/1", "prompt_tokens": tokensFile ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
             "questions": questions, "question_count": sequences.count, "cuts": scored, "template": template, "mean_loss": loss,
-            "guess_vocabulary": guessVocabulary.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full", "arithmetic": arithmetic.rawValue,
+            "guess_vocabulary": guessVocabulary.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full", "arithmetic": compute.arithmetic.rawValue,
             "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
             "accuracies": accuracy,
         ]

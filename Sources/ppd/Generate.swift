@@ -28,11 +28,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 0
 
-    @Option(help: "Matrix arithmetic: int8 (int8 activations on AVX-512 VNNI or AVX2, the default where the CPU has either) or float32 (float activations, the exact reference).")
-    var arithmetic: MatrixArithmetic = .fastest
-
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup(title: "Computation")
+    var compute: ComputeOptions
 
     @Flag(help: "Print one JSON object instead of streaming text.")
     var json = false
@@ -56,7 +53,7 @@ struct Generate: ParsableCommand {
         let path = try ModelLocation.resolve(model)
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
-        let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
+        let transformer = try Transformer(file: file, threads: compute.threads, arithmetic: compute.arithmetic)
         let promptTokens = tokenizer.encode(prompt)
         let ablations: [any ActivationIntervention] = try ablate.map { try AblationSpec(parsing: $0).makeAblation(for: transformer.config) }
         let options = GenerationOptions(

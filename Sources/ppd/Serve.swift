@@ -24,11 +24,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (printed on stderr).")
     var port = 8080
 
-    @Option(help: "Matrix arithmetic: int8 (the default where the CPU has AVX-512 VNNI or AVX2) or float32.")
-    var arithmetic: MatrixArithmetic = .fastest
-
-    @Option(help: "Threads of the forward pass (default: all cores).")
-    var threads: Int?
+    @OptionGroup(title: "Computation")
+    var compute: ComputeOptions
 
     @Option(help: "Chat template for /v1/chat/completions: auto (from the model's GGUF chat template; plain when it has none), plain, gemma or vicuna.")
     var chatTemplate = "auto"
@@ -67,7 +64,7 @@ struct Serve: AsyncParsableCommand {
         let path = try ModelLocation.resolve(model)
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
-        let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
+        let transformer = try Transformer(file: file, threads: compute.threads, arithmetic: compute.arithmetic)
         let prepared = try decoding.prepareDecoder(path: path, transformer: transformer, tokenizer: tokenizer)
         let template = chatTemplate == "auto"
             ? ChatPrompt.template(forChatTemplate: file.metadata["tokenizer.chat_template"]?.stringValue)
