@@ -127,6 +127,10 @@ public final class PromptDecoder {
 
         var result = PromptDecodingResult(
             prompt: prompt, tokens: [], topLogits: [], stopReason: .maxTokens, steps: [], policy: policy.name)
+        /// The caller's interventions, then the observer's for forward pass `step`.
+        func passInterventions(_ step: Int) -> [any ActivationIntervention] {
+            interventions + (observer?.interventions(forStep: step) ?? [])
+        }
 
         /// Appends `emitted` (cut at a stop token or the budget), records the step, and says
         /// whether generation goes on.
@@ -167,15 +171,16 @@ public final class PromptDecoder {
         }
         let prefillMask = VerificationLayout.prefillMask(
             inputCount: length, promptTokens: n, virtualTokens: v, attention: promptTokens.attention)
+        let prefillInterventions = passInterventions(0)
         let forwardClock = ContinuousClock.now
         let prefillLogits = try model.forward(
             embeddings: embeddings, positions: positions, mask: prefillMask, cache: cache,
             logitRows: [length - 1] + Array(length..<length + n * v), guesses: guessRows(Array(length..<length + n * v)),
             hook: observer?.activationHook(forStep: 0),
-            interventions: interventions.isEmpty
+            interventions: prefillInterventions.isEmpty
                 ? nil
                 : Interventions(
-                    interventions, step: 0,
+                    prefillInterventions, step: 0,
                     roles: Array(repeating: .input, count: length)
                         + (0..<n).flatMap { k in (0..<v).map { RowRole.promptToken(index: k, virtual: $0) } }))
         let prefillForward = forwardClock.secondsSince()
@@ -227,15 +232,16 @@ public final class PromptDecoder {
             }
             let rows = layout.count + merge.draftRows
 
+            let stepInterventions = passInterventions(result.steps.count)
             let forwardClock = ContinuousClock.now
             let logits = try model.forward(
                 embeddings: stepEmbeddings, positions: stepPositions, mask: merge.mask, cache: cache,
                 logitRows: Array(0..<rows), guesses: guessRows(layout.promptRows),
                 hook: observer?.activationHook(forStep: result.steps.count),
-                interventions: interventions.isEmpty
+                interventions: stepInterventions.isEmpty
                     ? nil
                     : Interventions(
-                        interventions, step: result.steps.count,
+                        stepInterventions, step: result.steps.count,
                         roles: layout.roles + merge.draftPositions.map { RowRole.drafted(distance: $0) }))
             let forwardSeconds = forwardClock.secondsSince()
 

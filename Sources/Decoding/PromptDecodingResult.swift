@@ -88,4 +88,10 @@ public protocol DecodingObserver: AnyObject {
     /// node i sits in batch row `merge.nodeRows[i]`; nodes from `merge.layoutNodes` on were drafted)
     /// and what the policy accepted.
     func didVerify(step: Int, logits: Logits, layout: VerificationLayout, merge: DraftMerge, acceptance: Acceptance)
+    /// Read-only interventions for forward pass `step` (sites the activation hook does not see).
+    func interventions(forStep step: Int) -> [any ActivationIntervention]
+}
+
+extension DecodingObserver {
+    public func interventions(forStep step: Int) -> [any ActivationIntervention] { [] }
 }

@@ -39,9 +39,6 @@ extension AblationSpec {
         guard let layers, layers.count == 1 else {
             throw ModelError("--ablate from=\(source): name one layer (a trace's activations belong to one layer each)")
         }
-        guard site.isResidual else {
-            throw ModelError("--ablate from=\(source): traces record the residual sites (layer_input, attention_output, ffn_output, layer_output), not \(site.rawValue)")
-        }
         return try TraceActivations(path: source, layer: layers.lowerBound, site: site)
     }
 

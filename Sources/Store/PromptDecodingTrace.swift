@@ -48,6 +48,20 @@ public final class PromptDecodingTrace: DecodingObserver {
         logits = logitsMode.map { LogitsRecorder(mode: $0) }
     }
 
+    /// A trace recording `layers` x `sites` activations (any `InterventionSite` but the attention
+    /// weights) and logits in `logitsMode` for the forward passes in `steps` (nil: every pass).
+    public init(layers: [Int], sites: [InterventionSite], logitsMode: LogitsRecorder.Mode? = nil, steps: Set<Int>? = nil) throws {
+        recordedSteps = steps
+        activations = layers.isEmpty ? nil : try ActivationRecorder(layers: layers, sites: sites)
+        logits = logitsMode.map { LogitsRecorder(mode: $0) }
+    }
+
+    public func interventions(forStep step: Int) -> [any ActivationIntervention] {
+        guard let activations, !activations.sites.isEmpty, records(step) else { return [] }
+        activations.currentStep = step
+        return [activations]
+    }
+
     private func records(_ step: Int) -> Bool { recordedSteps?.contains(step) ?? true }
 
     public func activationHook(forStep step: Int) -> ActivationHook? {

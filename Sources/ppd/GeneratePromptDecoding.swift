@@ -47,8 +47,8 @@ extension Generate {
         let policy = decoding.makePolicy(sampling: options.sampling)
 
         let trace = try decoding.trace.map { _ in
-            PromptDecodingTrace(
-                layers: try decoding.layers(), taps: try decoding.taps(), logitsMode: decoding.logitsMode,
+            try PromptDecodingTrace(
+                layers: try decoding.layers(), sites: try decoding.taps(), logitsMode: decoding.logitsMode,
                 steps: try decoding.stepFilter())
         }
         if let layer = try decoding.layers().first(where: { $0 >= transformer.config.layerCount }) {

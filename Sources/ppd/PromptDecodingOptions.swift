@@ -60,7 +60,7 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Layers whose activations the trace records, e.g. 0,5,17 (default: none).")
     var traceLayers: String?
 
-    @Option(help: "Activation taps to record: layer_input, attention_output, ffn_output, layer_output (comma separated).")
+    @Option(help: "Activation sites to record (comma separated): layer_input, query, key, value, head_output, attention_output, ffn_hidden, ffn_output, layer_output.")
     var traceTaps = "layer_output"
 
     @Option(help: "Logits per recorded row in the trace: a top-k count, 0 for none, or -1 for the full vocabulary.")
@@ -95,15 +95,15 @@ struct PromptDecodingOptions: ParsableArguments {
         }
     }
 
-    /// The taps of `--trace-taps`.
-    func taps() throws -> [ActivationTap] {
+    /// The sites of `--trace-taps` (any `InterventionSite` but the attention weights).
+    func taps() throws -> [InterventionSite] {
         try traceTaps.split(separator: ",").map { text in
             let name = text.trimmingCharacters(in: .whitespaces)
-            guard let tap = ActivationTap(rawValue: name) else {
-                let known = ActivationTap.allCases.map(\.rawValue).joined(separator: ", ")
+            guard let site = InterventionSite(rawValue: name), site != .attentionWeights else {
+                let known = InterventionSite.allCases.filter { $0 != .attentionWeights }.map(\.rawValue).joined(separator: ", ")
                 throw ValidationError("--trace-taps: unknown tap \"\(name)\" (known: \(known))")
             }
-            return tap
+            return site
         }
     }
 

@@ -42,7 +42,7 @@ final class AblationSourcesTests: XCTestCase {
 
         for (bad, reason) in [
             ("layer=0,site=layer_output,op=patch,from=\(path)", "no recorded layer_output of layer 0"),
-            ("layer=1,site=query,op=patch,from=\(path)", "residual sites"),
+            ("layer=1,site=query,op=patch,from=\(path)", "no recorded query of layer 1"),
             ("layer=0-1,site=layer_output,op=mean,from=\(path)", "one layer"),
             ("layer=1,site=layer_output,op=steer,vector=\(scratch.path("missing.json"))", "cannot read"),
         ] {
@@ -50,5 +50,30 @@ final class AblationSourcesTests: XCTestCase {
                 XCTAssertTrue("\($0)".contains(reason), "\(bad): \($0)")
             }
         }
+    }
+
+    /// Any site a trace records (here the queries and the FFN hidden units) patches back: the
+    /// same run again, bit for bit.
+    func testATraceOfNonResidualSitesPatchesTheRun() throws {
+        var spec = TinyModel(.gemma3)
+        spec.vocab = 20
+        let model = try ModelLoader.load(path: try spec.write())
+        let tokens = try PromptTokens.random(count: 2, virtualTokens: 2, hiddenSize: model.config.hiddenSize, seed: 6, scale: 1)
+        let decoder = try PromptDecoder(model: model, promptTokens: tokens, tree: try DynamicTree.chain(promptTokens: 2))
+        let prompt: [Int32] = [2, 9, 4, 7, 11]
+        let options = GenerationOptions(maxTokens: 14)
+        let trace = try PromptDecodingTrace(layers: [0], sites: [.query, .ffnHidden, .layerOutput])
+        let first = try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance(), observer: trace)
+        let scratch = try ScratchDirectory()
+        let path = scratch.path("trace.h5")
+        try trace.write(result: first, attributes: [:], to: path)
+        XCTAssertEqual(trace.activations?.rows(layer: 0, site: .query)?.width, model.config.qWidth)
+        let patches = try ["query", "ffn_hidden", "layer_output"].map {
+            try AblationSpec(parsing: "layer=0,site=\($0),op=patch,from=\(path)").makeAblation(for: model.config)
+        }
+        let second = try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance(), interventions: patches)
+        XCTAssertEqual(second.tokens, first.tokens)
+        XCTAssertEqual(second.steps.map(\.tokens), first.steps.map(\.tokens))
+        XCTAssertThrowsError(try PromptDecodingTrace(layers: [0], sites: [.attentionWeights]))
     }
 }
