@@ -77,11 +77,5 @@ public struct HeatMap: Sendable {
     }
 
     /// Writes the SVG atomically. Errors name the file.
-    public func write(to url: URL) throws {
-        do {
-            try Data(svg().utf8).write(to: url, options: .atomic)
-        } catch {
-            throw StoreError(path: url.path, object: nil, reason: "cannot write the figure: \(error.localizedDescription)")
-        }
-    }
+    public func write(to url: URL) throws { try SVGFigure.write(svg(), to: url) }
 }

@@ -125,13 +125,7 @@ public struct LinePlot: Sendable {
     }
 
     /// Writes the SVG atomically. Errors name the file.
-    public func write(to url: URL) throws {
-        do {
-            try Data(svg().utf8).write(to: url, options: .atomic)
-        } catch {
-            throw StoreError(path: url.path, object: nil, reason: "cannot write the figure: \(error.localizedDescription)")
-        }
-    }
+    public func write(to url: URL) throws { try SVGFigure.write(svg(), to: url) }
 
     // MARK: Helpers
 
