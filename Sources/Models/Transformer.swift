@@ -15,9 +15,9 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     /// How the matrix products compute (the token embedding lookup always decodes to float).
     public let arithmetic: MatrixArithmetic
     /// The last logits' storage, reused when the caller has let go (one `run` at a time).
-    private var logitsRecycler = LogitsRecycler()
+    var logitsRecycler = LogitsRecycler()
     /// Scratch for the full-vocabulary rows of a step with guess-head rows (never escapes).
-    private var fullRowsRecycler = LogitsRecycler()
+    var fullRowsRecycler = LogitsRecycler()
     /// Held during a forward pass: the thread pool, the recyclers and the caches serve one caller
     /// at a time, so a second concurrent (or re-entrant) forward is refused instead of racing.
     private let running = NSLock()
@@ -93,6 +93,36 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
                 "\(file.path): a forward pass is already running on this model: one at a time (its thread pool serves one caller); use one Transformer per thread, or queue the calls as ppd serve does")
         }
         defer { running.unlock() }
+        let n = positions.count
+        let outputRows = logitRows ?? Array(0..<n)
+        try checkBatch(embeddings: embeddings, positions: positions, mask: mask, outputRows: outputRows, guesses: guesses, tape: tape)
+        let sites = try InterventionSites(interventions, rows: n, positions: positions, layers: config.layerCount, recordsTape: tape != nil)
+        let cacheStart = cache.count
+        try cache.beginBatch(positions: positions)
+        // RoPE angles for each batch token, for the global and the sliding-window base.
+        let (global, local) = ropeTables(positions)
+        let pass = LayerPass(
+            n: n, positions: positions, mask: mask, cache: cache, cacheStart: cacheStart, slotPositions: cache.positions,
+            global: global, local: local, sites: sites, hook: hook, tape: tape)
+
+        var x = embeddings  // residual stream, n x hidden
+        var scratch = LayerScratch(config, rows: n)
+        tape?.begin(positions: positions, mask: mask, cache: cache, cacheStart: cacheStart, outputRows: outputRows)
+        for (l, w) in weights.layers.enumerated() {
+            try sites.apply(l, .layerInput, &x, heads: 1)
+            observe(hook, l, .layerInput, x, n)
+            tape?.layers.append(ForwardTape.Layer(input: x))
+            try attentionBlock(l, w, &x, &scratch, pass)
+            try feedForwardBlock(l, w, &x, &scratch, pass)
+        }
+        return try outputLogits(x, rows: outputRows, guesses: guesses, tape: tape, outputLayer: outputLayer)
+    }
+
+    /// Refuses a batch whose shapes disagree, positions outside the context, logit or guess rows
+    /// outside the batch, a guess head of another model, guess rows under a training tape.
+    private func checkBatch(
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, outputRows: [Int], guesses: GuessRows?, tape: ForwardTape?
+    ) throws {
         let c = config
         let n = positions.count
         guard n > 0, embeddings.count == n * c.hiddenSize, mask.batchSize == n else {
@@ -104,7 +134,6 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         if let bad = positions.first(where: { $0 < 0 || Int($0) >= c.contextLength }) {
             throw ModelError("position \(bad) is outside the model's context of \(c.contextLength) tokens")
         }
-        let outputRows = logitRows ?? Array(0..<n)
         if let bad = outputRows.first(where: { $0 < 0 || $0 >= n }) {
             throw ModelError("forward: logit row \(bad) is outside the batch of \(n)")
         }
@@ -118,161 +147,10 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         if tape != nil && !guessRows.isEmpty {
             throw ModelError("forward: guess rows have no backward pass")
         }
-        let sites = try InterventionSites(interventions, rows: n, positions: positions, layers: c.layerCount, recordsTape: tape != nil)
-        let cacheStart = cache.count
-        try cache.beginBatch(positions: positions)
-        let slotPositions = cache.positions
-
-        // RoPE angles for each batch token, for the global and the sliding-window base.
-        let (global, local) = ropeTables(positions)
-
-        var x = embeddings  // residual stream, n x hidden
-        var normed = [Float](repeating: 0, count: n * c.hiddenSize)
-        var q = [Float](repeating: 0, count: n * c.qWidth)
-        var k = [Float](repeating: 0, count: n * c.kvWidth)
-        var v = [Float](repeating: 0, count: n * c.kvWidth)
-        var attention = [Float](repeating: 0, count: n * c.qWidth)
-        var projected = [Float](repeating: 0, count: n * c.hiddenSize)
-        var gate = [Float](repeating: 0, count: n * c.ffnSize)
-        var up = [Float](repeating: 0, count: n * c.ffnSize)
-
-        tape?.begin(positions: positions, mask: mask, cache: cache, cacheStart: cacheStart, outputRows: outputRows)
-        for (l, w) in weights.layers.enumerated() {
-            let isLocal = c.isLocal(layer: l)
-            try sites.apply(l, .layerInput, &x, heads: 1)
-            observe(hook, l, .layerInput, x, n)
-            tape?.layers.append(ForwardTape.Layer(input: x))
-
-            // Attention block: normed = norm(x); q, k, v projections [n x heads*headDim].
-            normed = x
-            Norms.rmsNorm(&normed, rows: n, width: c.hiddenSize, weight: w.attentionNorm, eps: c.rmsEps)
-            q.withUnsafeMutableBufferPointer { qb in
-                k.withUnsafeMutableBufferPointer { kb in
-                    v.withUnsafeMutableBufferPointer { vb in
-                        QuantizedMatrix.multiply(
-                            [w.query, w.key, w.value], normed, count: n,
-                            into: [qb.baseAddress!, kb.baseAddress!, vb.baseAddress!], pool: pool)
-                    }
-                }
-            }
-            if let qNorm = w.queryNorm, let kNorm = w.keyNorm {
-                tape?.layers[l].queryBeforeNorm = q
-                tape?.layers[l].keyBeforeNorm = k
-                Norms.rmsNorm(&q, rows: n * c.heads, width: c.headDim, weight: qNorm, eps: c.rmsEps)
-                Norms.rmsNorm(&k, rows: n * c.kvHeads, width: c.headDim, weight: kNorm, eps: c.rmsEps)
-            }
-            let angles = isLocal ? local : global
-            q.withUnsafeMutableBufferPointer { qb in
-                k.withUnsafeMutableBufferPointer { kb in
-                    for i in 0..<n {
-                        Rope.apply(qb.baseAddress! + i * c.qWidth, heads: c.heads, dims: c.headDim,
-                                   cos: angles[i].cos, sin: angles[i].sin, pairing: c.ropePairing)
-                        Rope.apply(kb.baseAddress! + i * c.kvWidth, heads: c.kvHeads, dims: c.headDim,
-                                   cos: angles[i].cos, sin: angles[i].sin, pairing: c.ropePairing)
-                    }
-                }
-            }
-            try sites.apply(l, .query, &q, heads: c.heads)
-            try sites.apply(l, .key, &k, heads: c.kvHeads)
-            try sites.apply(l, .value, &v, heads: c.kvHeads)
-            k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in cache.store(layer: l, keys: kb, values: vb) } }
-            tape?.layers[l].rotatedQuery = q
-
-            // Each query sees cached slots and the batch tokens its mask allows, within the window.
-            let visible = visibility(
-                mask: mask, cacheStart: cacheStart, positions: positions, slotPositions: slotPositions,
-                window: isLocal ? c.slidingWindow : nil)
-            cache.withLayer(l) { keys, values in
-                Attention.run(
-                    queries: q, queryCount: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                    keys: keys, values: values, slotCount: cacheStart + n, scale: c.attentionScale,
-                    visible: visible, out: &attention, pool: pool)
-            }
-            if sites.wants(l, .attentionWeights) {
-                var weights = cache.withLayer(l) { keys, _ in
-                    Attention.weights(
-                        queries: q, queryCount: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, keys: keys,
-                        slotCount: cacheStart + n, scale: c.attentionScale, visible: visible)
-                }
-                try sites.apply(l, .attentionWeights, &weights, heads: c.heads)
-            }
-            try sites.apply(l, .headOutput, &attention, heads: c.heads)
-            w.attentionOutput.multiply(attention, count: n, into: &projected, pool: pool)
-            tape?.layers[l].attentionProjected = projected
-            if let post = w.postAttentionNorm {
-                Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
-            }
-            try sites.apply(l, .attentionOutput, &projected, heads: 1)
-            observe(hook, l, .attentionOutput, projected, n)
-            for i in 0..<x.count { x[i] += projected[i] }
-            tape?.layers[l].middle = x
-
-            // Feed-forward block: down(act(gate(norm(x))) * up(norm(x))) [n x ffn -> n x hidden].
-            normed = x
-            Norms.rmsNorm(&normed, rows: n, width: c.hiddenSize, weight: w.ffnNorm, eps: c.rmsEps)
-            if let tape {
-                // Keep the pre-activation gate and up for the backward pass.
-                w.gate.multiply(normed, count: n, into: &gate, pool: pool)
-                w.up.multiply(normed, count: n, into: &up, pool: pool)
-                tape.layers[l].gateBeforeActivation = gate
-                tape.layers[l].up = up
-                applyActivation(&gate, up, count: n * c.ffnSize)
-            } else {
-                gatedFeedForward(w, normed, n, &gate, &up)
-            }
-            try sites.apply(l, .ffnHidden, &gate, heads: 1)
-            w.down.multiply(gate, count: n, into: &projected, pool: pool)
-            tape?.layers[l].ffnProjected = projected
-            if let post = w.postFFNNorm {
-                Norms.rmsNorm(&projected, rows: n, width: c.hiddenSize, weight: post, eps: c.rmsEps)
-            }
-            try sites.apply(l, .ffnOutput, &projected, heads: 1)
-            observe(hook, l, .ffnOutput, projected, n)
-            for i in 0..<x.count { x[i] += projected[i] }
-            try sites.apply(l, .layerOutput, &x, heads: 1)
-            observe(hook, l, .layerOutput, x, n)
-        }
-
-        // Output: final norm of the requested rows, then logits over the vocabulary.
-        var selected = [Float](repeating: 0, count: outputRows.count * c.hiddenSize)
-        for (k, row) in outputRows.enumerated() {
-            for j in 0..<c.hiddenSize { selected[k * c.hiddenSize + j] = x[row * c.hiddenSize + j] }
-        }
-        tape?.finalInput = selected
-        // Without the output layer (the caller applies its own to the tape's rows): no logits.
-        guard outputLayer else { return Logits(rows: outputRows, vocabSize: 0, values: []) }
-        Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
-        // Logits are written in full by the products below: no zeroing of megabytes per step.
-        guard let head = guesses?.head, !guessRows.isEmpty else {
-            let logits = logitsRecycler.take(outputRows.count * c.vocabSize) { out in
-                selected.withUnsafeBufferPointer { weights.output.multiply($0.baseAddress!, count: outputRows.count, into: out, pool: pool) }
-            }
-            return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits.values, lease: logits.lease)
-        }
-        // Rows that decide tokens get the full output layer; guess rows get the guess head.
-        let isGuess = outputRows.map { guessRows.contains($0) }
-        func gather(_ wanted: Bool) -> (indices: [Int], rows: [Float]) {
-            let indices = isGuess.indices.filter { isGuess[$0] == wanted }
-            return (indices, indices.flatMap { selected[$0 * c.hiddenSize..<($0 + 1) * c.hiddenSize] })
-        }
-        let (fullIndices, fullRows) = gather(false)
-        let (guessIndices, headRows) = gather(true)
-        let full = fullRowsRecycler.take(fullIndices.count * c.vocabSize) { out in
-            fullRows.withUnsafeBufferPointer { weights.output.multiply($0.baseAddress!, count: fullIndices.count, into: out, pool: pool) }
-        }
-        let logits = logitsRecycler.take(outputRows.count * c.vocabSize) { base in
-            full.values.withUnsafeBufferPointer { fb in
-                for (j, k) in fullIndices.enumerated() {
-                    (base + k * c.vocabSize).initialize(from: fb.baseAddress! + j * c.vocabSize, count: c.vocabSize)
-                }
-            }
-            head.logits(headRows, into: guessIndices.map { base + $0 * c.vocabSize }, pool: pool)
-        }
-        return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits.values, lease: logits.lease)
     }
 
     /// gate <- act(W_gate x) * (W_up x) for n input rows, one parallel job over the FFN rows.
-    private func gatedFeedForward(_ w: LayerWeights, _ x: [Float], _ n: Int, _ gate: inout [Float], _ up: inout [Float]) {
+    func gatedFeedForward(_ w: LayerWeights, _ x: [Float], _ n: Int, _ gate: inout [Float], _ up: inout [Float]) {
         let ffn = config.ffnSize
         let activation = config.activation
         x.withUnsafeBufferPointer { xb in
@@ -325,7 +203,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     }
 
     /// gate <- act(gate) * up over `count` values, with the configured activation.
-    private func applyActivation(_ gate: inout [Float], _ up: [Float], count: Int) {
+    func applyActivation(_ gate: inout [Float], _ up: [Float], count: Int) {
         gate.withUnsafeMutableBufferPointer { g in
             up.withUnsafeBufferPointer { u in
                 switch config.activation {
@@ -336,7 +214,7 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         }
     }
 
-    private func observe(_ hook: ActivationHook?, _ layer: Int, _ tap: ActivationTap, _ values: [Float], _ rows: Int) {
+    func observe(_ hook: ActivationHook?, _ layer: Int, _ tap: ActivationTap, _ values: [Float], _ rows: Int) {
         guard let hook, hook.wants(layer: layer, tap: tap) else { return }
         values.withUnsafeBufferPointer {
             hook.record(layer: layer, tap: tap, values: $0, rows: rows, width: $0.count / rows)

@@ -221,39 +221,51 @@ async def check_load(url, expect, clients=16, requests_per_client=8):
                 await one(http, index, request_index)
 
     # Warm up with one request of every kind from every client (first requests allocate caches,
-    # logits buffers and the threads' allocator arenas), then measure.
+    # logits buffers and the threads' allocator arenas).
     async def warm(index):
         async with httpx.AsyncClient(timeout=300) as http:
             await one(http, index, 0)
+            await one(http, index, 1)
     await asyncio.gather(*[warm(i) for i in range(clients)])
-    results.update(ok=0, rejected=0, disconnected=0)
-    before = health(url)
-    start = time.time()
-    await asyncio.gather(*[client(i) for i in range(clients)])
-    elapsed = time.time() - start
-    for _ in range(600):
-        after = health(url)
-        if after["statistics"]["queued"] == 0 and not after["statistics"]["running"]:
-            break
-        await asyncio.sleep(0.1)
-    b, a = before["statistics"], after["statistics"]
+
+    async def drained():
+        for _ in range(600):
+            state = health(url)
+            if state["statistics"]["queued"] == 0 and not state["statistics"]["running"]:
+                return state
+            await asyncio.sleep(0.1)
+        return health(url)
+
+    # Two identical rounds: the first checks every answer and the counts; memory must not grow
+    # from the first round's end to the second's (a leak grows with requests; buffers sized by
+    # the widest step seen so far do not).
     total = clients * requests_per_client
-    print(f"load: {total} requests in {elapsed:.1f} s; {results['ok']} correct, {results['disconnected']} disconnected early, "
-          f"{results['rejected']} answered 429 and retried; server: accepted {a['accepted'] - b['accepted']}, "
-          f"completed {a['completed'] - b['completed']}, cancelled {a['cancelled'] - b['cancelled']}, failed {a['failed'] - b['failed']}; "
-          f"resident memory {before['memory']['resident_bytes'] / 2**20:.1f} -> {after['memory']['resident_bytes'] / 2**20:.1f} MiB",
-          flush=True)
-    check(not results["wrong"], f"wrong texts: {results['wrong'][:3]}")
-    check(results["ok"] + results["disconnected"] == total, f"{total - results['ok'] - results['disconnected']} requests lost")
-    check(results["rejected"] > 0, "no request was answered 429 although 16 clients share a queue of fewer places")
-    accepted = a["accepted"] - b["accepted"]
-    check(accepted == total, f"the server accepted {accepted} requests, not {total}")
-    check(a["completed"] - b["completed"] + a["cancelled"] - b["cancelled"] == accepted,
-          "accepted requests that neither completed nor were cancelled")
-    check(a["cancelled"] - b["cancelled"] >= 1, "no disconnect cancelled its generation")
-    check(a["failed"] == b["failed"] and a["timed_out"] == b["timed_out"], "requests failed or timed out under load")
-    growth = (after["memory"]["resident_bytes"] - before["memory"]["resident_bytes"]) / 2**20
-    check(growth < 16, f"resident memory grew by {growth:.1f} MiB under load")
+    memory = []
+    for round_index in range(2):
+        results.update(ok=0, rejected=0, disconnected=0, wrong=[])
+        before = await drained()
+        start = time.time()
+        await asyncio.gather(*[client(i) for i in range(clients)])
+        elapsed = time.time() - start
+        after = await drained()
+        b, a = before["statistics"], after["statistics"]
+        memory.append(after["memory"]["resident_bytes"] / 2**20)
+        print(f"load round {round_index + 1}: {total} requests in {elapsed:.1f} s; {results['ok']} correct, "
+              f"{results['disconnected']} disconnected early, {results['rejected']} answered 429 and retried; server: accepted "
+              f"{a['accepted'] - b['accepted']}, completed {a['completed'] - b['completed']}, cancelled {a['cancelled'] - b['cancelled']}, "
+              f"failed {a['failed'] - b['failed']}; resident memory {before['memory']['resident_bytes'] / 2**20:.1f} -> {memory[-1]:.1f} MiB",
+              flush=True)
+        check(not results["wrong"], f"round {round_index + 1}: wrong texts: {results['wrong'][:3]}")
+        check(results["ok"] + results["disconnected"] == total, f"round {round_index + 1}: {total - results['ok'] - results['disconnected']} requests lost")
+        check(results["rejected"] > 0, "no request was answered 429 although 16 clients share a queue of fewer places")
+        accepted = a["accepted"] - b["accepted"]
+        check(accepted == total, f"the server accepted {accepted} requests, not {total}")
+        check(a["completed"] - b["completed"] + a["cancelled"] - b["cancelled"] == accepted,
+              "accepted requests that neither completed nor were cancelled")
+        check(a["cancelled"] - b["cancelled"] >= 1, "no disconnect cancelled its generation")
+        check(a["failed"] == b["failed"] and a["timed_out"] == b["timed_out"], "requests failed or timed out under load")
+    growth = memory[1] - memory[0]
+    check(growth < 8, f"resident memory grew by {growth:.1f} MiB from the first load round to the second")
     check(health(url)["status"] == "ok", "the server is not alive after the load")
 
 
