@@ -122,6 +122,7 @@ struct GenerationReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens", tokens, text, topLogits = "top_logits", stopReason = "stop_reason"
         case prefillTokensPerSecond = "prefill_tokens_per_second", decodeTokensPerSecond = "decode_tokens_per_second"
+        case peakResidentBytes = "peak_resident_bytes"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -133,6 +134,7 @@ struct GenerationReport: Encodable {
         try container.encode(stopReason, forKey: .stopReason)
         try container.encode(prefillTokensPerSecond, forKey: .prefillTokensPerSecond)
         try container.encode(decodeTokensPerSecond, forKey: .decodeTokensPerSecond)
+        try container.encode(ProcessMemory.current().peakResidentBytes, forKey: .peakResidentBytes)
         try promptDecoding?.encode(to: encoder)
     }
 

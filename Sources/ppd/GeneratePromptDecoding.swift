@@ -84,6 +84,7 @@ extension Generate {
                 "guess_head_size": .int(Int64(guess?.head.tokens.count ?? 0)),
                 "drafter": .string(decoder.drafter?.name ?? ""), "draft_row_limit": .int(Int64(decoder.draftRowLimit)),
                 "ablations": .string(ablate.joined(separator: "; ")),
+                "peak_resident_bytes": .int(Int64(ProcessMemory.current().peakResidentBytes)),
             ]
             if promptTokensFile == nil {
                 attributes["init_text"] = .string(decoding.initText ?? PromptTokens.paperInitialText(count: decoding.promptTokenCount))

@@ -47,6 +47,7 @@ final class ServerTests: XCTestCase {
             XCTAssertEqual(process.terminationStatus, 0)
             let report = try JSONSerialization.jsonObject(with: data) as! [String: Any]
             XCTAssertEqual(report["text"] as? String, expected["text"] as? String)
+            XCTAssertGreaterThan(report["peak_resident_bytes"] as? Int ?? 0, 100 << 20, "the JSON report's peak resident memory")
         }
     }
 }
