@@ -236,12 +236,13 @@ async def check_load(url, expect, clients=16, requests_per_client=8):
             await asyncio.sleep(0.1)
         return health(url)
 
-    # Two identical rounds: the first checks every answer and the counts; memory must not grow
-    # from the first round's end to the second's (a leak grows with requests; buffers sized by
-    # the widest step seen so far do not).
+    # Three identical rounds, each checking every answer and the counts. A leak grows memory in
+    # every round; buffers sized by the widest step seen so far (1 MiB of logits per row) grow
+    # once, in whichever round first meets a wider step (the steps of a request that disconnects
+    # depend on when the server notices).
     total = clients * requests_per_client
     memory = []
-    for round_index in range(2):
+    for round_index in range(3):
         results.update(ok=0, rejected=0, disconnected=0, wrong=[])
         before = await drained()
         start = time.time()
@@ -264,8 +265,9 @@ async def check_load(url, expect, clients=16, requests_per_client=8):
               "accepted requests that neither completed nor were cancelled")
         check(a["cancelled"] - b["cancelled"] >= 1, "no disconnect cancelled its generation")
         check(a["failed"] == b["failed"] and a["timed_out"] == b["timed_out"], "requests failed or timed out under load")
-    growth = memory[1] - memory[0]
-    check(growth < 8, f"resident memory grew by {growth:.1f} MiB from the first load round to the second")
+    growths = [memory[1] - memory[0], memory[2] - memory[1]]
+    check(min(growths) < 4, f"resident memory grew in every round: {', '.join(f'{g:.1f}' for g in growths)} MiB")
+    check(memory[2] - memory[0] < 48, f"resident memory grew by {memory[2] - memory[0]:.1f} MiB over the rounds")
     check(health(url)["status"] == "ok", "the server is not alive after the load")
 
 
