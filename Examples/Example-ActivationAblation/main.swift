@@ -149,6 +149,7 @@ final class GuessScorer: DecodingObserver {
 
     init(distances: Int) { self.distances = distances }
 
+    var readsNodeLogits: Bool { false }
     func activationHook(forStep step: Int) -> ActivationHook? { nil }
     func didPrefill(logits: Logits, prompt: [Int32], promptTokens: Int, virtualTokens: Int) {}
     func didVerify(step: Int, logits: Logits, layout: VerificationLayout, merge: DraftMerge, acceptance: Acceptance) {

@@ -21,11 +21,20 @@ static inline void ppd_i8_row_sums(const float lanes[16], float *y) {
     for (int r = 0; r < 4; r++) y[r] = (lanes[4 * r] + lanes[4 * r + 1]) + (lanes[4 * r + 2] + lanes[4 * r + 3]);
 }
 
+/// Stores the 4 row results `sums` of the group whose first row is `row`: at `y + (row -
+/// row_start)` on, or, with a row map, at `y[map[row + i]]` (y is then the start of the output row).
+static inline void ppd_i8_store_group(const float sums[4], float *y, const int32_t *map, int row, int row_start) {
+    if (map)
+        for (int i = 0; i < 4; i++) y[map[row + i]] = sums[i];
+    else
+        for (int i = 0; i < 4; i++) y[row - row_start + i] = sums[i];
+}
+
 void ppd_i8_multiply_vnni(const uint8_t *weights, const float *scales, const float *mins, float min_factor, int columns,
                           int block, const uint8_t *packed, int count, float *y, long output_stride, int row_start,
-                          int row_end);
+                          int row_end, const int32_t *row_map);
 void ppd_i8_multiply_avx2(uint32_t type, const uint8_t *weights, const float *scales, const float *mins, int columns,
                           int block, const uint8_t *packed, int count, float *y, long output_stride, int row_start,
-                          int row_end);
+                          int row_end, const int32_t *row_map);
 
 #endif

@@ -26,7 +26,7 @@ enum { AVX2_PANEL_ROWS = 64 };
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
     const int J, const int steps, const int run, const int wide, const uint8_t *w, const float *scales,
     const float *mins, float min_factor, int chunks, const uint8_t *x, size_t input_bytes, float *y,
-    long output_stride) {
+    long output_stride, const int32_t *map, int row, int row_start) {
     const size_t chunk = ppd_i8_chunk_bytes(4 * steps);
     const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
     __m256 acc[AVX2_INPUT_TILE][2], offsets[AVX2_INPUT_TILE][2];
@@ -76,7 +76,9 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
     for (int j = 0; j < J; j++) {
         float lanes[16];
         for (int h = 0; h < 2; h++) _mm256_storeu_ps(lanes + 8 * h, _mm256_sub_ps(acc[j][h], offsets[j][h]));
-        ppd_i8_row_sums(lanes, y + j * output_stride);
+        float sums[4];
+        ppd_i8_row_sums(lanes, sums);
+        ppd_i8_store_group(sums, y + j * output_stride, map, row, row_start);
     }
 }
 
@@ -86,7 +88,7 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
     const int steps, const int run, const int wide, const uint8_t *weights, const float *scales, const float *mins,
     float min_factor, int chunks, const uint8_t *packed, size_t input_bytes, int count, float *y, long output_stride, int row_start,
-    int row_end) {
+    int row_end, const int32_t *map) {
     const size_t group_bytes = (size_t)chunks * 64 * steps;
     for (int panel = row_start; panel < row_end; panel += AVX2_PANEL_ROWS) {
         const int panel_end = panel + AVX2_PANEL_ROWS < row_end ? panel + AVX2_PANEL_ROWS : row_end;
@@ -100,12 +102,12 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
                 if (j == 0 && row + 4 < row_end)
                     for (size_t offset = 0; offset < group_bytes; offset += 64)
                         _mm_prefetch((const char *)(w + group_bytes + offset), _MM_HINT_T0);
-                float *out = y + (long)j * output_stride + (row - row_start);
+                float *out = y + (long)j * output_stride;
                 switch (inputs) {
-                case 4: group_product(4, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride); break;
-                case 3: group_product(3, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride); break;
-                case 2: group_product(2, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride); break;
-                default: group_product(1, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride); break;
+                case 4: group_product(4, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start); break;
+                case 3: group_product(3, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start); break;
+                case 2: group_product(2, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start); break;
+                default: group_product(1, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start); break;
                 }
             }
         }
@@ -114,16 +116,16 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
 
 PPD_AVX2_TARGET void ppd_i8_multiply_avx2(uint32_t type, const uint8_t *weights, const float *scales, const float *mins,
                                           int columns, int block, const uint8_t *packed, int count, float *y,
-                                          long output_stride, int row_start, int row_end) {
+                                          long output_stride, int row_start, int row_end, const int32_t *row_map) {
     const int chunks = columns / (4 * block);
     const size_t input_bytes = ppd_i8_input_bytes(columns, block);
     const float factor = ppd_i8_min_factor(type);
     switch (type) {
-    case TYPE_Q8_0: panels(8, 1, 1, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
-    case TYPE_Q5_0: panels(8, 4, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
-    case TYPE_Q6_K: panels(4, 2, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
-    case TYPE_Q4_0: case TYPE_Q4_K: panels(8, 8, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    case TYPE_Q8_0: panels(8, 1, 1, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q5_0: panels(8, 4, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q6_K: panels(4, 2, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q4_0: case TYPE_Q4_K: panels(8, 8, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
     // Any other byte range: the signed form is exact for all of 0...255.
-    default: panels(block / 4, 1, 1, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end); break;
+    default: panels(block / 4, 1, 1, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
     }
 }

@@ -34,8 +34,9 @@ typedef struct {
     int chunks;
     const uint8_t *x;
     size_t input_bytes;
-    float *y;
+    float *y;         // the tile's first output (with `map`: the start of its first input's output row)
     long output_stride;
+    const int32_t *map; // NULL, or the row map from the tile's first row on
 } tile_operands;
 
 /// G groups x J inputs (G <= TILE_GROUPS, J <= TILE_INPUTS, both compile-time constants after
@@ -84,7 +85,16 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(c
         }
     }
     for (int g = 0; g < G; g++)
-        for (int j = 0; j < J; j++) store_row_sums(_mm512_sub_ps(acc[g][j], offsets[g][j]), o->y + j * o->output_stride + g * 4);
+        for (int j = 0; j < J; j++) {
+            const __m512 d = _mm512_sub_ps(acc[g][j], offsets[g][j]);
+            if (o->map) {
+                float sums[4];
+                store_row_sums(d, sums);
+                ppd_i8_store_group(sums, o->y + j * o->output_stride, o->map, g * 4, 0);
+            } else {
+                store_row_sums(d, o->y + j * o->output_stride + g * 4);
+            }
+        }
 }
 
 /// G groups times J inputs for this `steps` (8 for blocks of 32, 4 for 16).
@@ -109,7 +119,7 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_for_input
 
 PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *scales, const float *mins,
                                         float min_factor, int columns, int block, const uint8_t *packed, int count,
-                                        float *y, long output_stride, int row_start, int row_end) {
+                                        float *y, long output_stride, int row_start, int row_end, const int32_t *row_map) {
     const int chunks = columns / (4 * block), steps = block / 4;
     tile_operands o = {.min_factor = min_factor, .group_bytes = (size_t)chunks * 16 * block, .group_scales = (size_t)chunks * 16,
                        .chunks = chunks, .input_bytes = ppd_i8_input_bytes(columns, block), .output_stride = output_stride};
@@ -124,7 +134,8 @@ PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *s
                 o.w = weights + (size_t)g * o.group_bytes;
                 o.scales = scales + (size_t)g * o.group_scales;
                 o.mins = mins ? mins + (size_t)g * o.group_scales : NULL;
-                o.y = y + (long)j * output_stride + (g * 4 - row_start);
+                o.y = y + (long)j * output_stride + (row_map ? 0 : g * 4 - row_start);
+                o.map = row_map ? row_map + g * 4 : NULL;
                 // The first pass over a panel fetches the weights and scales PREFETCH_GROUPS
                 // groups ahead into L1 (streamed from memory for large matrices; into L1 rather
                 // than L2 measured 29 -> 36 GB/s for one decode row on the Zen 5 VM).

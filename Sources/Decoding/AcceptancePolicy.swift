@@ -65,4 +65,13 @@ public protocol AcceptancePolicy {
     mutating func firstToken(_ logits: ArraySlice<Float>) -> Int32
     /// The accepted path through `tree` and the token after it.
     mutating func accept(_ tree: CandidateTree, logits: (Int) -> ArraySlice<Float>) -> Acceptance
+    /// Whether `accept` reads nothing of a node's logits but their best token: the policy then
+    /// follows the best tokens from the root (`GreedyAcceptance.walk`), and a decoder may ask
+    /// the model for the nodes' best tokens only (`Logits.bestToken(ofRow:)`) instead of full
+    /// rows. False unless a policy says so.
+    var decidesByBestToken: Bool { get }
+}
+
+extension AcceptancePolicy {
+    public var decidesByBestToken: Bool { false }
 }

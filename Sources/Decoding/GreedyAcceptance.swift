@@ -15,12 +15,20 @@ public struct GreedyAcceptance: AcceptancePolicy {
         GreedyAcceptance.walk(tree, logits: logits)
     }
 
+    public var decidesByBestToken: Bool { true }
+
     /// Follows the argmax from the root while a child holds it.
     static func walk(_ tree: CandidateTree, logits: (Int) -> ArraySlice<Float>) -> Acceptance {
+        walk(tree) { Int32(logits($0).argmax()) }
+    }
+
+    /// Follows the best token from the root while a child holds it; `bestToken(node)` is the
+    /// argmax of the node's logits.
+    public static func walk(_ tree: CandidateTree, bestToken: (Int) -> Int32) -> Acceptance {
         var node = 0
         var path: [Int] = []
         while true {
-            let best = Int32(logits(node).argmax())
+            let best = bestToken(node)
             guard let child = tree.children[node].first(where: { tree.tokens[$0] == best }) else {
                 return Acceptance(path: path, next: best)
             }

@@ -31,25 +31,46 @@ public struct GuessVocabulary: Sendable, Equatable {
     }
 
     /// Reads a `ppd-guess-vocab/1` file; errors name the file and what is wrong.
+    /// Decoded straight into integer arrays (no per-number objects), so a 65,536-token file
+    /// costs its arrays and not a heap of boxed numbers.
     public init(contentsOf url: URL) throws {
         func fail(_ reason: String) -> GuessVocabularyError { GuessVocabularyError(file: url.path, reason: reason) }
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw fail("cannot be read (\(error.localizedDescription))") }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw fail("is not a JSON object") }
-        guard object["format"] as? String == Self.format else {
-            throw fail("format is \(object["format"].map { "\($0)" } ?? "missing"), expected \(Self.format)")
+        guard let header = try? JSONDecoder().decode(FileHeader.self, from: data) else { throw fail("is not a JSON object") }
+        guard header.format == Self.format else {
+            throw fail("format is \(header.format ?? "missing"), expected \(Self.format)")
         }
-        guard let tokens = object["tokens"] as? [Int], let counts = object["counts"] as? [Int], tokens.count == counts.count,
-            !tokens.isEmpty
-        else { throw fail("needs non-empty integer arrays \"tokens\" and \"counts\" of the same length") }
+        let arraysReason = "needs non-empty integer arrays \"tokens\" and \"counts\" of the same length"
+        guard let file = try? JSONDecoder().decode(FileBody.self, from: data), let tokens = file.tokens, let counts = file.counts,
+            tokens.count == counts.count, !tokens.isEmpty
+        else { throw fail(arraysReason) }
         guard tokens.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }), Set(tokens).count == tokens.count else {
             throw fail("\"tokens\" must be distinct non-negative ids")
         }
         self.tokens = tokens.map { Int32($0) }
         self.counts = counts
-        modelSHA256 = object["model_sha256"] as? String
-        source = object["source"] as? String ?? ""
-        countedTokens = object["counted_tokens"] as? Int ?? counts.reduce(0, +)
+        modelSHA256 = file.modelSHA256
+        source = file.source ?? ""
+        countedTokens = file.countedTokens ?? counts.reduce(0, +)
+    }
+
+    /// The part of the file that says what it is (decoded first, for a clear format error).
+    private struct FileHeader: Decodable { let format: String? }
+
+    /// The file's fields, as written by `write(to:)`.
+    private struct FileBody: Decodable {
+        let tokens: [Int]?
+        let counts: [Int]?
+        let modelSHA256: String?
+        let source: String?
+        let countedTokens: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case tokens, counts, source
+            case modelSHA256 = "model_sha256"
+            case countedTokens = "counted_tokens"
+        }
     }
 
     /// Writes the file atomically (temporary file, then rename).

@@ -48,7 +48,7 @@ public final class PromptDecoder {
     /// Layout per depth 0...promptTokenCount (depth 0: root and its prompt chain only).
     private let layouts: [VerificationLayout]
     /// The root alone, for the last steps when a tree no longer fits the context.
-    private let rootOnly: VerificationLayout
+    let rootOnly: VerificationLayout
 
     /// A decoder for `model` with `promptTokens` and `tree`. Throws when the prompt tokens do not
     /// fit the model (hidden size, or `modelSHA256` when both hashes are known), when the tree
@@ -100,6 +100,16 @@ public final class PromptDecoder {
     /// The batch layout used when `depth` distances have guesses.
     public func layout(forDepth depth: Int) -> VerificationLayout { layouts[min(depth, layouts.count - 1)] }
 
+    /// Whether a generation with `policy` and `observer` asks the model for the tree nodes' best
+    /// tokens only: the policy decides by them and the observer does not read node logits.
+    static func nodesNeedBestTokenOnly(policy: some AcceptancePolicy, observer: DecodingObserver?) -> Bool {
+        policy.decidesByBestToken && !(observer?.readsNodeLogits ?? false)
+    }
+
+    /// Rows of the widest forward pass (the prefill's prompt rows, or a layout and its drafted
+    /// rows): the cache slots a generation needs beyond the prompt and the budget.
+    var widestPass: Int { max(layouts.map(\.count).max() ?? 1, promptTokenCount * promptTokens.virtualTokens) + draftRowLimit }
+
     /// Generates from `prompt` (token ids, BOS included if wanted) with `policy`. `onStep` is
     /// called after the prefill (step 0, one token) and after every verification step with the
     /// tokens it emitted; returning false stops generation. `observer` can record activations and
@@ -122,8 +132,7 @@ public final class PromptDecoder {
                 "the prompt has \(prompt.count) tokens, which with \(n * v) prompt-token rows does not fit the model's context of \(context) tokens"
             )
         }
-        let widest = max(layouts.map(\.count).max() ?? 1, n * v) + draftRowLimit
-        let cache = model.makeCache(capacity: min(context, prompt.count + max(options.maxTokens, 1) + widest))
+        let cache = model.makeCache(capacity: min(context, prompt.count + max(options.maxTokens, 1) + widestPass))
 
         var result = PromptDecodingResult(
             prompt: prompt, tokens: [], topLogits: [], stopReason: .maxTokens, steps: [], policy: policy.name)
@@ -176,7 +185,7 @@ public final class PromptDecoder {
         let prefillLogits = try model.forward(
             embeddings: embeddings, positions: positions, mask: prefillMask, cache: cache,
             logitRows: [length - 1] + Array(length..<length + n * v), guesses: guessRows(Array(length..<length + n * v)),
-            hook: observer?.activationHook(forStep: 0),
+            bestTokenRows: [], hook: observer?.activationHook(forStep: 0),
             interventions: prefillInterventions.isEmpty
                 ? nil
                 : Interventions(
@@ -198,7 +207,9 @@ public final class PromptDecoder {
         }
         guard emit([root], prefillStep) else { return result }
 
-        // Verification steps.
+        // Verification steps. A greedy policy reads only the nodes' best tokens: unless the
+        // observer reads their logits, node rows then keep nothing else (a full row is 1 MiB).
+        let nodesNeedBestTokenOnly = Self.nodesNeedBestTokenOnly(policy: policy, observer: observer)
         while true {
             clock = ContinuousClock.now
             let start = cache.count
@@ -237,6 +248,7 @@ public final class PromptDecoder {
             let logits = try model.forward(
                 embeddings: stepEmbeddings, positions: stepPositions, mask: merge.mask, cache: cache,
                 logitRows: Array(0..<rows), guesses: guessRows(layout.promptRows),
+                bestTokenRows: nodesNeedBestTokenOnly ? merge.nodeRows : [],
                 hook: observer?.activationHook(forStep: result.steps.count),
                 interventions: stepInterventions.isEmpty
                     ? nil
@@ -247,7 +259,9 @@ public final class PromptDecoder {
 
             // Logits rows are all batch rows in order, so a row's logits are at its own index.
             let nodeRow = merge.nodeRows
-            let acceptance = policy.accept(candidates) { logits.row(nodeRow[$0]) }
+            let acceptance = nodesNeedBestTokenOnly
+                ? GreedyAcceptance.walk(candidates) { logits.bestToken(ofRow: nodeRow[$0]).token }
+                : policy.accept(candidates) { logits.row(nodeRow[$0]) }
             observer?.didVerify(
                 step: result.steps.count, logits: logits, layout: layout, merge: merge, acceptance: acceptance)
             let keptRows = ([0] + acceptance.path).map { start + nodeRow[$0] }
@@ -293,22 +307,19 @@ public final class PromptDecoder {
     }
 
     /// The top-k guesses of one prompt token from the mean of its virtual rows' logits (the rows
-    /// are batch rows and, because every row's logits are computed, also indices into `logits`).
+    /// are batch rows and, because every row's logits are computed, also indices into `logits`;
+    /// a token's rows are all guess rows or all full rows, so they have one width).
     private func guessTokens(_ logits: Logits, rows: [Int]) -> [Int32] {
-        if rows.count == 1 { return logits.row(rows[0]).topK(topK).map { Int32($0.index) } }
-        let vocab = logits.vocabSize
-        var mean = [Float](repeating: 0, count: vocab)
-        mean.withUnsafeMutableBufferPointer { sum in
-            logits.values.withUnsafeBufferPointer { all in
-                for row in rows {
-                    let values = all.baseAddress! + row * vocab
-                    for i in 0..<vocab { sum[i] += values[i] }
-                }
-                let scale = 1 / Float(rows.count)
-                for i in 0..<vocab { sum[i] *= scale }
-            }
+        if rows.count == 1 { return logits.topTokens(topK, row: rows[0]).map(\.token) }
+        let width = logits.width(ofRow: rows[0])
+        var mean = [Float](repeating: 0, count: width)
+        for row in rows {
+            for (i, value) in logits.row(row).enumerated() { mean[i] += value }
         }
-        return mean[...].topK(topK).map { Int32($0.index) }
+        let scale = 1 / Float(rows.count)
+        for i in 0..<width { mean[i] *= scale }
+        let tokens = logits.isGuessRow[rows[0]] ? logits.guessHead?.tokens : nil
+        return Logits.topTokens(topK, of: mean[...], tokens: tokens, vocabSize: logits.vocabSize).map(\.token)
     }
 
     /// Input embeddings and absolute positions of one verification batch.

@@ -90,8 +90,13 @@ public protocol DecodingObserver: AnyObject {
     func didVerify(step: Int, logits: Logits, layout: VerificationLayout, merge: DraftMerge, acceptance: Acceptance)
     /// Read-only interventions for forward pass `step` (sites the activation hook does not see).
     func interventions(forStep step: Int) -> [any ActivationIntervention]
+    /// Whether the observer reads the values of the tree nodes' logits in `didVerify` (true by
+    /// default). When false and the policy decides by best tokens, node rows hold only their best
+    /// token (`Logits.isBestTokenRow`), which saves a full-vocabulary row per node.
+    var readsNodeLogits: Bool { get }
 }
 
 extension DecodingObserver {
     public func interventions(forStep step: Int) -> [any ActivationIntervention] { [] }
+    public var readsNodeLogits: Bool { true }
 }

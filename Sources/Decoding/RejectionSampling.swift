@@ -30,6 +30,9 @@ public struct RejectionSampling: AcceptancePolicy {
         return TokenDistribution(logits, sampling).sample(random.nextUnit())
     }
 
+    /// Greedy sampling makes it greedy acceptance.
+    public var decidesByBestToken: Bool { sampling.isGreedy }
+
     public mutating func accept(_ tree: CandidateTree, logits: (Int) -> ArraySlice<Float>) -> Acceptance {
         if sampling.isGreedy { return GreedyAcceptance.walk(tree, logits: logits) }
         var node = 0

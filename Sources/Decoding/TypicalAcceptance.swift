@@ -34,6 +34,9 @@ public struct TypicalAcceptance: AcceptancePolicy {
         return typicalDraw(Posterior(logits, self))
     }
 
+    /// At temperature 0 it is greedy acceptance.
+    public var decidesByBestToken: Bool { temperature <= 0 }
+
     public mutating func accept(_ tree: CandidateTree, logits: (Int) -> ArraySlice<Float>) -> Acceptance {
         if temperature <= 0 { return GreedyAcceptance.walk(tree, logits: logits) }
         var posteriors: [Int: Posterior] = [:]

@@ -78,6 +78,11 @@ public final class Int8Matrix: @unchecked Sendable {
     /// Offsets per sub-block; nil for types whose offset is a fixed multiple of the scale
     /// (`ppd_i8_min_factor`: Q8_0, Q4_0, Q5_0, Q6_K), which the kernels derive.
     private let mins: UnsafeMutablePointer<Float>?
+    /// The row each packed position holds, once `moveToFront(_:)` reordered the rows (nil: row r
+    /// is packed at r). Products over all rows write each row's result at the row's own index.
+    private var packedOrder: UnsafeMutablePointer<Int32>?
+    /// The rows `moveToFront(_:)` put first, ascending: packed positions 0..<frontRows.count.
+    public private(set) var frontRows: [Int32] = []
 
     /// The repacked form of `matrix` computing on `kernel`, or nil when its encoding or shape has
     /// none (the rows must be a multiple of 4 and the columns of 4 sub-blocks) or the CPU lacks
@@ -139,16 +144,95 @@ public final class Int8Matrix: @unchecked Sendable {
         weights.deallocate()
         scales.deallocate()
         mins?.deallocate()
+        packedOrder?.deallocate()
     }
 
-    /// Bytes held by the repacked weights, scales and offsets (when the type has an offset table).
-    public var byteCount: Int { rows * columns + (mins == nil ? 1 : 2) * MemoryLayout<Float>.size * rows * columns / block }
+    /// Bytes held by the repacked weights, scales and offsets (when the type has an offset table),
+    /// and the row order after `moveToFront(_:)`.
+    public var byteCount: Int {
+        rows * columns + (mins == nil ? 1 : 2) * MemoryLayout<Float>.size * rows * columns / block
+            + (packedOrder == nil ? 0 : rows * MemoryLayout<Int32>.size)
+    }
 
     /// The value element (`row`, `column`) stands for: scale * u - offset.
     public func weight(row: Int, column: Int) -> Float {
         ppd_i8_weight(
-            type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), Int32(row),
-            Int32(column))
+            type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block),
+            Int32(packedPosition(ofRow: row)), Int32(column))
+    }
+
+    /// The row packed at position `position` (itself unless `moveToFront(_:)` reordered the rows).
+    public func row(atPacked position: Int) -> Int { packedOrder.map { Int($0[position]) } ?? position }
+
+    /// Reorders the packed rows so that `rows` (ascending, distinct, each in `0..<self.rows`) come
+    /// first, in that order, and all others after them in ascending order: the products of packed
+    /// positions `0..<rows.count` (`multiplyPacked`) are then the products of those rows alone,
+    /// with nothing copied (a guess head over part of the vocabulary shares the output layer's
+    /// weights this way). Products over all rows still write row r's result at index r, bitwise as
+    /// before (each output element's arithmetic does not depend on where its row is packed); a
+    /// product over part of the rows then computes all of them (slow; nothing uses that).
+    ///
+    /// Moves the rows in place (one row of scratch) and adds `self.rows` Int32 of row order. A
+    /// matrix is reordered once: false when it already was (to other rows); true when reordered or
+    /// already ordered so. Not thread-safe: no product may run meanwhile.
+    public func moveToFront(_ rows: [Int32]) -> Bool {
+        guard packedOrder == nil else { return frontRows == rows }
+        precondition(zip(rows, rows.dropFirst()).allSatisfy { $0 < $1 } && (rows.first ?? 0) >= 0 && Int(rows.last ?? 0) < self.rows,
+                     "front rows must be ascending, distinct and in range")
+        let order = UnsafeMutablePointer<Int32>.allocate(capacity: self.rows)
+        var isFront = [Bool](repeating: false, count: self.rows)
+        for row in rows { isFront[Int(row)] = true }
+        var next = 0
+        for row in rows { order[next] = row; next += 1 }
+        for row in 0..<self.rows where !isFront[row] { order[next] = Int32(row); next += 1 }
+        permute(to: order)
+        packedOrder = order
+        frontRows = rows
+        return true
+    }
+
+    /// Packed position p gets the row packed at order[p] (from the identity): cycle by cycle, one
+    /// row held in a 4-row scratch.
+    private func permute(to order: UnsafeMutablePointer<Int32>) {
+        let w = weights.assumingMemoryBound(to: UInt8.self)
+        let perRow = columns / block
+        let scratchWeights = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 * columns)
+        let scratchScales = UnsafeMutablePointer<Float>.allocate(capacity: 4 * perRow)
+        let scratchMins = mins == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 4 * perRow)
+        defer {
+            scratchWeights.deallocate()
+            scratchScales.deallocate()
+            scratchMins?.deallocate()
+        }
+        let c = Int32(columns), b = Int32(block)
+        var done = [Bool](repeating: false, count: rows)
+        for start in 0..<rows where !done[start] && Int(order[start]) != start {
+            ppd_i8_copy_row(w, scales, mins, Int32(start), scratchWeights, scratchScales, scratchMins, 0, c, b)
+            var position = start
+            while true {
+                done[position] = true
+                let source = Int(order[position])
+                if source == start {
+                    ppd_i8_copy_row(scratchWeights, scratchScales, scratchMins, 0, w, scales, mins, Int32(position), c, b)
+                    break
+                }
+                ppd_i8_copy_row(w, scales, mins, Int32(source), w, scales, mins, Int32(position), c, b)
+                position = source
+            }
+        }
+    }
+
+    /// Where row `row` is packed: `row` itself unless the rows were reordered.
+    func packedPosition(ofRow row: Int) -> Int {
+        guard packedOrder != nil else { return row }
+        let front = frontRows
+        var low = 0, high = front.count  // first front row >= row
+        while low < high {
+            let mid = (low + high) / 2
+            if Int(front[mid]) < row { low = mid + 1 } else { high = mid }
+        }
+        if low < front.count && Int(front[low]) == row { return low }
+        return front.count + row - low
     }
 
     /// Input rows quantized for the int8 kernels: made once and given to the products of every
@@ -196,6 +280,35 @@ public final class Int8Matrix: @unchecked Sendable {
         precondition(input.columns == columns && input.block == block, "input quantized for another matrix shape")
         let count = input.count
         guard count > 0, !rowRange.isEmpty else { return }
+        guard let order = packedOrder else {
+            multiplyPacked(input, into: y, outputStride: outputStride, packedRows: rowRange, pool: pool)
+            return
+        }
+        let bytes = UnsafePointer(input.bytes)
+        if rowRange == 0..<rows {
+            pool.parallelFor(count: rows, granularity: 4) { local in
+                self.run(bytes, count, y, outputStride, local, map: order)
+            }
+            return
+        }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count * rows)
+        defer { scratch.deallocate() }
+        multiply(input, into: scratch, outputStride: rows, rowRange: 0..<rows, pool: pool)
+        for j in 0..<count {
+            (y + j * outputStride).update(from: scratch + j * rows + rowRange.lowerBound, count: rowRange.count)
+        }
+    }
+
+    /// The products of the rows at packed positions `packedRows` (the rows themselves unless
+    /// `moveToFront(_:)` reordered them; then `0..<frontRows.count` are the front rows), written
+    /// as `multiply` writes a row range.
+    public func multiplyPacked(
+        _ input: Input, into y: UnsafeMutablePointer<Float>, outputStride: Int, packedRows rowRange: Range<Int>, pool: ThreadPool
+    ) {
+        precondition(input.columns == columns && input.block == block, "input quantized for another matrix shape")
+        precondition(rowRange.lowerBound >= 0 && rowRange.upperBound <= rows, "packed rows \(rowRange) outside 0..<\(rows)")
+        let count = input.count
+        guard count > 0, !rowRange.isEmpty else { return }
         let bytes = UnsafePointer(input.bytes)
         // The kernel works on whole groups of 4 rows; a range that cuts a group computes the
         // group into a scratch (same arithmetic) and keeps the rows asked for.
@@ -217,19 +330,23 @@ public final class Int8Matrix: @unchecked Sendable {
         }
     }
 
-    private func run(_ input: UnsafePointer<UInt8>, _ count: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int, _ rows: Range<Int>) {
+    private func run(
+        _ input: UnsafePointer<UInt8>, _ count: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int, _ rows: Range<Int>,
+        map: UnsafePointer<Int32>? = nil
+    ) {
         ppd_i8_multiply(
             kernel.cValue, type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns),
-            Int32(block), input, Int32(count), y, stride, Int32(rows.lowerBound), Int32(rows.upperBound))
+            Int32(block), input, Int32(count), y, stride, Int32(rows.lowerBound), Int32(rows.upperBound), map)
     }
 
     /// The product computed one element at a time by the portable reference of the arithmetic
     /// (`ppd_i8_multiply_reference`): what every kernel must match bit for bit. Slow; for tests.
+    /// `rowRange` counts packed positions.
     public func referenceProduct(_ input: Input, into y: UnsafeMutablePointer<Float>, outputStride: Int, rowRange: Range<Int>) {
         precondition(input.columns == columns && input.block == block, "input quantized for another matrix shape")
         precondition(rowRange.lowerBound % 4 == 0 && rowRange.upperBound % 4 == 0, "reference rows are whole groups of 4")
         ppd_i8_multiply_reference(
             type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), input.bytes,
-            Int32(input.count), y, outputStride, Int32(rowRange.lowerBound), Int32(rowRange.upperBound))
+            Int32(input.count), y, outputStride, Int32(rowRange.lowerBound), Int32(rowRange.upperBound), nil)
     }
 }

@@ -19,11 +19,14 @@ public protocol LanguageModel: AnyObject {
     /// rows in `logitRows` (all rows when nil). `embeddings` is positions.count x hiddenSize.
     /// The logit rows named by `guesses` get their logits from its guess head (-infinity outside
     /// the head's tokens); every other row's logits are unchanged by them, bit for bit.
+    /// The logit rows in `bestTokenRows` (not guess rows) hold only their best token and its
+    /// logit (`Logits.bestToken(ofRow:)`: the token `argmax()` of the full row gives), with no
+    /// full row kept (greedy verification needs nothing else; a row is 1 MiB for 262,144 tokens).
     /// `hook` observes the residual stream; `interventions` read and change activations at
     /// every site of `InterventionSite`, in order.
     func forward(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]?, guesses: GuessRows?, hook: ActivationHook?, interventions: Interventions?
+        logitRows: [Int]?, guesses: GuessRows?, bestTokenRows: [Int], hook: ActivationHook?, interventions: Interventions?
     ) throws -> Logits
 }
 
@@ -35,7 +38,7 @@ extension LanguageModel {
     ) throws -> Logits {
         try forward(
             embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows,
-            guesses: nil, hook: hook, interventions: nil)
+            guesses: nil, bestTokenRows: [], hook: hook, interventions: nil)
     }
 
     /// `forward` without interventions.
@@ -45,19 +48,19 @@ extension LanguageModel {
     ) throws -> Logits {
         try forward(
             embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows,
-            guesses: guesses, hook: hook, interventions: nil)
+            guesses: guesses, bestTokenRows: [], hook: hook, interventions: nil)
     }
 
     /// Runs `tokens` at positions `cache.count, cache.count + 1, ...` with a causal mask.
     public func forward(
-        tokens: [Int32], cache: KVCache, logitRows: [Int]? = nil, guesses: GuessRows? = nil, hook: ActivationHook? = nil,
-        interventions: Interventions? = nil
+        tokens: [Int32], cache: KVCache, logitRows: [Int]? = nil, guesses: GuessRows? = nil, bestTokenRows: [Int] = [],
+        hook: ActivationHook? = nil, interventions: Interventions? = nil
     ) throws -> Logits {
         let start = Int32(cache.count)
         let positions = (0..<Int32(tokens.count)).map { start + $0 }
         return try forward(
             embeddings: try embed(tokens), positions: positions, mask: .causal(tokens.count), cache: cache,
-            logitRows: logitRows, guesses: guesses, hook: hook, interventions: interventions)
+            logitRows: logitRows, guesses: guesses, bestTokenRows: bestTokenRows, hook: hook, interventions: interventions)
     }
 }
 

@@ -141,9 +141,12 @@ extension Transformer {
     }
 
     /// The final norm of the rows in `rows`, then their logits: the full output layer for rows
-    /// that decide tokens, the guess head for the guess rows. Without `outputLayer` (the caller
+    /// that decide tokens, the guess head for the guess rows, the best product alone for
+    /// `bestTokenRows` (`QuantizedMatrix.bestProducts`). Without `outputLayer` (the caller
     /// applies its own to the tape's rows) no logits.
-    func outputLogits(_ x: [Float], rows outputRows: [Int], guesses: GuessRows?, tape: ForwardTape?, outputLayer: Bool) throws -> Logits {
+    func outputLogits(
+        _ x: [Float], rows outputRows: [Int], guesses: GuessRows?, bestTokenRows: [Int], tape: ForwardTape?, outputLayer: Bool
+    ) throws -> Logits {
         let c = config
         var selected = [Float](repeating: 0, count: outputRows.count * c.hiddenSize)
         for (k, row) in outputRows.enumerated() {
@@ -153,32 +156,47 @@ extension Transformer {
         guard outputLayer else { return Logits(rows: outputRows, vocabSize: 0, values: []) }
         Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
         // Logits are written in full by the products below: no zeroing of megabytes per step.
-        let guessRows = Set(guesses?.rows ?? [])
-        guard let head = guesses?.head, !guessRows.isEmpty else {
+        let guessRows = Set(guesses?.rows ?? []), bestRows = Set(bestTokenRows)
+        guard !guessRows.isEmpty || !bestRows.isEmpty else {
             let logits = logitsRecycler.take(outputRows.count * c.vocabSize) { out in
                 selected.withUnsafeBufferPointer { weights.output.multiply($0.baseAddress!, count: outputRows.count, into: out, pool: pool) }
             }
             return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits.values, lease: logits.lease)
         }
-        // Rows that decide tokens get the full output layer; guess rows get the guess head.
-        let isGuess = outputRows.map { guessRows.contains($0) }
-        func gather(_ wanted: Bool) -> (indices: [Int], rows: [Float]) {
-            let indices = isGuess.indices.filter { isGuess[$0] == wanted }
+        // Rows that decide tokens get the full output layer, written first; guess rows get the
+        // guess head's tokens only, after them; best-token rows keep their best token only.
+        let isGuess = outputRows.map { guessRows.contains($0) }, isBest = outputRows.map { bestRows.contains($0) }
+        func gather(_ wanted: (Int) -> Bool) -> (indices: [Int], rows: [Float]) {
+            let indices = outputRows.indices.filter(wanted)
             return (indices, indices.flatMap { selected[$0 * c.hiddenSize..<($0 + 1) * c.hiddenSize] })
         }
-        let (fullIndices, fullRows) = gather(false)
-        let (guessIndices, headRows) = gather(true)
-        let full = fullRowsRecycler.take(fullIndices.count * c.vocabSize) { out in
-            fullRows.withUnsafeBufferPointer { weights.output.multiply($0.baseAddress!, count: fullIndices.count, into: out, pool: pool) }
-        }
-        let logits = logitsRecycler.take(outputRows.count * c.vocabSize) { base in
-            full.values.withUnsafeBufferPointer { fb in
-                for (j, k) in fullIndices.enumerated() {
-                    (base + k * c.vocabSize).initialize(from: fb.baseAddress! + j * c.vocabSize, count: c.vocabSize)
+        let (fullIndices, fullRows) = gather { !isGuess[$0] && !isBest[$0] }
+        let (guessIndices, headRows) = gather { isGuess[$0] }
+        let (bestIndices, bestInputs) = gather { isBest[$0] }
+        let head = guesses?.head
+        let width = head?.tokens.count ?? 0, fullCount = fullIndices.count * c.vocabSize
+        let logits = logitsRecycler.take(fullCount + guessIndices.count * width) { base in
+            fullRows.withUnsafeBufferPointer {
+                weights.output.multiply($0.baseAddress!, count: fullIndices.count, into: base, pool: pool)
+            }
+            if let head {
+                headRows.withUnsafeBufferPointer {
+                    head.multiply($0.baseAddress!, count: guessIndices.count, into: base + fullCount, outputStride: width, pool: pool)
                 }
             }
-            head.logits(headRows, into: guessIndices.map { base + $0 * c.vocabSize }, pool: pool)
         }
-        return Logits(rows: outputRows, vocabSize: c.vocabSize, values: logits.values, lease: logits.lease)
+        var best = [BestProduct?](repeating: nil, count: outputRows.count)
+        if !bestIndices.isEmpty {
+            let found = bestInputs.withUnsafeBufferPointer {
+                weights.output.bestProducts($0.baseAddress!, count: bestIndices.count, pool: pool)
+            }
+            for (j, k) in bestIndices.enumerated() { best[k] = found[j] }
+        }
+        var starts = [Int](repeating: 0, count: outputRows.count)
+        for (j, k) in fullIndices.enumerated() { starts[k] = j * c.vocabSize }
+        for (j, k) in guessIndices.enumerated() { starts[k] = fullCount + j * width }
+        return Logits(
+            rows: outputRows, vocabSize: c.vocabSize, values: logits.values, guessHead: head, isGuessRow: isGuess, starts: starts,
+            best: best, lease: logits.lease)
     }
 }

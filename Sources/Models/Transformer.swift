@@ -16,8 +16,6 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
     public let arithmetic: MatrixArithmetic
     /// The last logits' storage, reused when the caller has let go (one `run` at a time).
     var logitsRecycler = LogitsRecycler()
-    /// Scratch for the full-vocabulary rows of a step with guess-head rows (never escapes).
-    var fullRowsRecycler = LogitsRecycler()
     /// Held during a forward pass: the thread pool, the recyclers and the caches serve one caller
     /// at a time, so a second concurrent (or re-entrant) forward is refused instead of racing.
     private let running = NSLock()
@@ -75,18 +73,28 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
 
     public func forward(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]? = nil, guesses: GuessRows? = nil, hook: ActivationHook? = nil, interventions: Interventions? = nil
+        logitRows: [Int]? = nil, guesses: GuessRows? = nil, bestTokenRows: [Int] = [], hook: ActivationHook? = nil,
+        interventions: Interventions? = nil
     ) throws -> Logits {
         try run(
             embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows,
-            guesses: guesses, hook: hook, interventions: interventions, tape: nil)
+            guesses: guesses, bestTokenRows: bestTokenRows, hook: hook, interventions: interventions, tape: nil)
+    }
+
+    /// `body` while no forward pass runs (and none can start): for changes to the weights' layout.
+    func exclusively<T>(_ body: () throws -> T) throws -> T {
+        guard running.try() else {
+            throw ModelError("\(file.path): a forward pass is running on this model; its weights cannot be reorganised now")
+        }
+        defer { running.unlock() }
+        return try body()
     }
 
     /// The forward pass; with a `tape`, also keeps what `backward(_:gradLogits:)` needs.
     func run(
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
-        logitRows: [Int]?, guesses: GuessRows? = nil, hook: ActivationHook?, interventions: Interventions? = nil,
-        tape: ForwardTape?, outputLayer: Bool = true
+        logitRows: [Int]?, guesses: GuessRows? = nil, bestTokenRows: [Int] = [], hook: ActivationHook?,
+        interventions: Interventions? = nil, tape: ForwardTape?, outputLayer: Bool = true
     ) throws -> Logits {
         guard running.try() else {
             throw ModelError(
@@ -95,7 +103,9 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         defer { running.unlock() }
         let n = positions.count
         let outputRows = logitRows ?? Array(0..<n)
-        try checkBatch(embeddings: embeddings, positions: positions, mask: mask, outputRows: outputRows, guesses: guesses, tape: tape)
+        try checkBatch(
+            embeddings: embeddings, positions: positions, mask: mask, outputRows: outputRows, guesses: guesses,
+            bestTokenRows: bestTokenRows, tape: tape)
         let sites = try InterventionSites(interventions, rows: n, positions: positions, layers: config.layerCount, recordsTape: tape != nil)
         let cacheStart = cache.count
         try cache.beginBatch(positions: positions)
@@ -115,13 +125,16 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             try attentionBlock(l, w, &x, &scratch, pass)
             try feedForwardBlock(l, w, &x, &scratch, pass)
         }
-        return try outputLogits(x, rows: outputRows, guesses: guesses, tape: tape, outputLayer: outputLayer)
+        return try outputLogits(
+            x, rows: outputRows, guesses: guesses, bestTokenRows: bestTokenRows, tape: tape, outputLayer: outputLayer)
     }
 
-    /// Refuses a batch whose shapes disagree, positions outside the context, logit or guess rows
-    /// outside the batch, a guess head of another model, guess rows under a training tape.
+    /// Refuses a batch whose shapes disagree, positions outside the context, logit, guess or
+    /// best-token rows outside the batch's logit rows, a row both a guess and a best-token row, a
+    /// guess head of another model, guess or best-token rows under a training tape.
     private func checkBatch(
-        embeddings: [Float], positions: [Int32], mask: AttentionMask, outputRows: [Int], guesses: GuessRows?, tape: ForwardTape?
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, outputRows: [Int], guesses: GuessRows?,
+        bestTokenRows: [Int], tape: ForwardTape?
     ) throws {
         let c = config
         let n = positions.count
@@ -141,11 +154,20 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         if let bad = guessRows.first(where: { !outputRows.contains($0) }) {
             throw ModelError("forward: guess row \(bad) is not among the logit rows")
         }
-        if let head = guesses?.head, head.vocabSize != c.vocabSize || head.matrix.columns != c.hiddenSize {
-            throw ModelError("forward: the guess head (\(head.vocabSize) x \(head.matrix.columns)) is not made for this model")
+        if let head = guesses?.head, head.vocabSize != c.vocabSize || head.columns != c.hiddenSize {
+            throw ModelError("forward: the guess head (\(head.vocabSize) x \(head.columns)) is not made for this model")
         }
         if tape != nil && !guessRows.isEmpty {
             throw ModelError("forward: guess rows have no backward pass")
+        }
+        if let bad = bestTokenRows.first(where: { !outputRows.contains($0) }) {
+            throw ModelError("forward: best-token row \(bad) is not among the logit rows")
+        }
+        if let bad = bestTokenRows.first(where: { guessRows.contains($0) }) {
+            throw ModelError("forward: row \(bad) cannot be both a guess row and a best-token row")
+        }
+        if tape != nil && !bestTokenRows.isEmpty {
+            throw ModelError("forward: best-token rows have no backward pass")
         }
     }
 

@@ -79,7 +79,7 @@ extension Transformer {
         recordingInto tape: ForwardTape
     ) throws -> Logits {
         try requireFloatArithmetic()
-        guard head.vocabSize == config.vocabSize, head.matrix.columns == config.hiddenSize, head.matrix.int8 == nil else {
+        guard head.vocabSize == config.vocabSize, head.columns == config.hiddenSize, head.encodedRows != nil else {
             throw ModelError("\(file.path): the guess head was made for another model or for int8 arithmetic")
         }
         _ = try run(
@@ -91,7 +91,7 @@ extension Transformer {
         var compact = [Float](repeating: 0, count: rows * k)
         normed.withUnsafeBufferPointer { x in
             compact.withUnsafeMutableBufferPointer {
-                head.matrix.multiply(x.baseAddress!, count: rows, into: $0.baseAddress!, outputStride: k, rowRange: 0..<k, pool: pool)
+                head.multiply(x.baseAddress!, count: rows, into: $0.baseAddress!, outputStride: k, pool: pool)
             }
         }
         tape.outputHead = head
@@ -125,9 +125,9 @@ extension Transformer {
 
         // Output layer and final norm.
         var gradSelected = [Float](repeating: 0, count: outputs * hidden)
-        if let head = tape.outputHead {
+        if let encoded = tape.outputHead?.encodedRows {
             // The head's rows only (its stored matrix repeats the last row to a multiple of 4).
-            let rows = QuantizedMatrix(data: head.matrix.data, type: head.matrix.type, rows: width, columns: hidden)
+            let rows = QuantizedMatrix(data: encoded.data, type: encoded.type, rows: width, columns: hidden)
             rows.multiplyTransposed(gradLogits, count: outputs, into: &gradSelected, pool: pool)
         } else {
             weights.output.multiplyTransposed(gradLogits, count: outputs, into: &gradSelected, pool: pool)

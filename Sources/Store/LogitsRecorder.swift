@@ -59,20 +59,41 @@ public final class LogitsRecorder {
             case .full:
                 kept.append(row, step: step, slot: slot)
             case .topK(let k):
-                let best = Array(row)[...].topK(k)
-                let padding = max(0, k - best.count)
-                ids += best.map { Int32($0.index) } + [Int32](repeating: -1, count: padding)
-                let values = best.map(\.value) + [Float](repeating: -.infinity, count: padding)
-                values.withUnsafeBufferPointer { kept.append($0, step: step, slot: slot) }
+                keep(Array(row)[...].topK(k), k: k, step: step, slot: slot)
             }
         }
     }
 
-    /// Records all rows of `logits` (a model's output) at decoding step `step`.
+    /// Records all rows of `logits` (a model's output) at decoding step `step`; a guess row
+    /// (the guess head's tokens only) is recorded as its full-vocabulary row would be, the other
+    /// tokens at -infinity.
     public func record(_ logits: Logits, step: Int) {
-        logits.values.withUnsafeBufferPointer {
-            record(step: step, slots: logits.rows, logits: $0, vocabSize: logits.vocabSize)
+        guard logits.guessHead != nil else {
+            logits.values.withUnsafeBufferPointer {
+                record(step: step, slots: logits.rows, logits: $0, vocabSize: logits.vocabSize)
+            }
+            return
         }
+        for (k, slot) in logits.rows.enumerated() {
+            switch mode {
+            case .full:
+                logits.fullRow(k).withUnsafeBufferPointer { record(step: step, slots: [slot], logits: $0, vocabSize: logits.vocabSize) }
+            case .topK(let count):
+                guard self.vocabSize == nil || self.vocabSize == logits.vocabSize else {
+                    return note("rows of vocabulary size \(self.vocabSize ?? 0) and \(logits.vocabSize) were recorded")
+                }
+                self.vocabSize = logits.vocabSize
+                keep(logits.topTokens(count, row: k).map { (index: Int($0.token), value: $0.value) }, k: count, step: step, slot: slot)
+            }
+        }
+    }
+
+    /// Appends one row's top-k (`best`, at most k), padded to k with id -1 and -infinity.
+    private func keep(_ best: [(index: Int, value: Float)], k: Int, step: Int, slot: Int) {
+        let padding = max(0, k - best.count)
+        ids += best.map { Int32($0.index) } + [Int32](repeating: -1, count: padding)
+        let values = best.map(\.value) + [Float](repeating: -.infinity, count: padding)
+        values.withUnsafeBufferPointer { kept.append($0, step: step, slot: slot) }
     }
 
     /// Forgets everything recorded.

@@ -56,6 +56,9 @@ public final class PromptDecodingTrace: DecodingObserver {
         logits = logitsMode.map { LogitsRecorder(mode: $0) }
     }
 
+    /// Only a trace that records logits reads the nodes' logits.
+    public var readsNodeLogits: Bool { logits != nil }
+
     public func interventions(forStep step: Int) -> [any ActivationIntervention] {
         guard let activations, !activations.sites.isEmpty, records(step) else { return [] }
         activations.currentStep = step

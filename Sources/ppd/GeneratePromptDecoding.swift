@@ -19,10 +19,13 @@ struct PromptDecodingReport: Encodable {
     let stepDraftRows: [Int]
     /// Accepted drafted tokens in each verification step.
     let stepAcceptedDrafted: [Int]
+    /// The bytes prompt decoding holds beyond plain decoding, by buffer.
+    let addedMemory: PromptDecodingMemory
 
     enum CodingKeys: String, CodingKey {
         case steps, meanAcceptedLength = "mean_accepted_length", policy, stepTokens = "step_tokens", stepRows = "step_rows"
         case drafter, stepDraftRows = "step_draft_rows", stepAcceptedDrafted = "step_accepted_drafted"
+        case addedMemory = "added_memory"
     }
 }
 
@@ -66,6 +69,7 @@ extension Generate {
             return true
         }
         let text = tokenizer.decode(result.tokens)
+        let added = decoder.addedMemory(promptLength: prompt.count, maxTokens: options.maxTokens, policy: policy, observer: trace)
         if let trace, let tracePath = decoding.trace {
             var attributes: [String: AttributeValue] = [
                 "model_path": .string(path), "model_sha256": .string(modelSHA256 ?? ""),
@@ -85,6 +89,10 @@ extension Generate {
                 "drafter": .string(decoder.drafter?.name ?? ""), "draft_row_limit": .int(Int64(decoder.draftRowLimit)),
                 "ablations": .string(ablate.joined(separator: "; ")),
                 "peak_resident_bytes": .int(Int64(ProcessMemory.current().peakResidentBytes)),
+                "added_memory_bytes": .int(Int64(added.total)),
+                "added_memory_prompt_tokens": .int(Int64(added.promptTokens)), "added_memory_guess_head": .int(Int64(added.guessHead)),
+                "added_memory_tree_buffers": .int(Int64(added.treeBuffers)), "added_memory_logits": .int(Int64(added.logits)),
+                "added_memory_cache": .int(Int64(added.cache)),
             ]
             if promptTokensFile == nil {
                 attributes["init_text"] = .string(decoding.initText ?? PromptTokens.paperInitialText(count: decoding.promptTokenCount))
@@ -102,7 +110,7 @@ extension Generate {
                     steps: result.decodeSteps, meanAcceptedLength: result.meanAcceptedLength, policy: result.policy,
                     stepTokens: result.steps.dropFirst().map(\.tokens.count), stepRows: result.steps.dropFirst().map(\.inputRows), drafter: decoder.drafter?.name,
                     stepDraftRows: result.steps.dropFirst().map(\.draftRows),
-                    stepAcceptedDrafted: result.steps.dropFirst().map(\.acceptedDrafted)))
+                    stepAcceptedDrafted: result.steps.dropFirst().map(\.acceptedDrafted), addedMemory: added))
             print(try report.jsonString())
         } else {
             print(stream.finish())

@@ -230,6 +230,63 @@ final class Int8MatrixTests: XCTestCase {
         }
     }
 
+    /// Rows moved to the front (`moveToFront`, how a guess head shares the output layer) change
+    /// nothing of a product over all rows, bit for bit, on every kernel, batch size and thread
+    /// split; the front packed positions give exactly those rows' products (also a range that
+    /// ends inside a group of 4); element values follow their rows; a second, different reorder
+    /// is refused and the same one accepted.
+    func testRowsMovedToTheFrontKeepEveryProductBitwise() throws {
+        var random = RandomBlocks(state: 91)
+        let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 2)]
+        for type in Self.types {
+            let rows = 40, columns = 256
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            let front: [Int32] = [1, 2, 7, 12, 13, 14, 15, 22, 39]
+            try bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                for kernel in Int8Kernel.allCases.filter(\.isSupported) {
+                    let plain = try XCTUnwrap(Int8Matrix(m, kernel: kernel))
+                    let moved = try XCTUnwrap(Int8Matrix(m, kernel: kernel))
+                    XCTAssertTrue(moved.moveToFront(front))
+                    XCTAssertTrue(moved.moveToFront(front), "the same order again")
+                    XCTAssertFalse(moved.moveToFront([3]), "another order")
+                    XCTAssertEqual(moved.frontRows, front)
+                    for row in [0, 1, 3, 13, 22, 38, 39] {
+                        for column in [0, 31, 100, 255] {
+                            XCTAssertEqual(moved.weight(row: row, column: column).bitPattern, plain.weight(row: row, column: column).bitPattern)
+                        }
+                    }
+                    let x = inputs(17, columns, seed: 0.3)
+                    for count in [1, 2, 6, 7, 13, 17] {
+                        let input = x.withUnsafeBufferPointer { plain.quantize($0.baseAddress!, count: count) }
+                        var expected = [Float](repeating: .nan, count: count * rows)
+                        plain.multiply(input, into: &expected, outputStride: rows, rowRange: 0..<rows, pool: pools[0])
+                        for pool in pools {
+                            let what = "\(type) \(kernel) count \(count) threads \(pool.threadCount)"
+                            var all = [Float](repeating: .nan, count: count * rows)
+                            moved.multiply(input, into: &all, outputStride: rows, rowRange: 0..<rows, pool: pool)
+                            XCTAssertEqual(all.map(\.bitPattern), expected.map(\.bitPattern), what)
+                            var part = [Float](repeating: .nan, count: count * 5)
+                            moved.multiply(input, into: &part, outputStride: 5, rowRange: 10..<15, pool: pool)
+                            for j in 0..<count {
+                                XCTAssertEqual(part[j * 5..<(j + 1) * 5].map(\.bitPattern), expected[j * rows + 10..<j * rows + 15].map(\.bitPattern), what)
+                            }
+                            for width in [front.count, 8] {
+                                var head = [Float](repeating: .nan, count: count * width)
+                                moved.multiplyPacked(input, into: &head, outputStride: width, packedRows: 0..<width, pool: pool)
+                                for j in 0..<count {
+                                    for (t, row) in front.prefix(width).enumerated() {
+                                        XCTAssertEqual(head[j * width + t].bitPattern, expected[j * rows + Int(row)].bitPattern, "\(what) front \(t)")
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Q8_0's extremes (bytes 0 and 255, activations at +-127 in every position) do not
     /// saturate any kernel's 16-bit pair sums: the products equal the exact integer arithmetic,
     /// computed here in double precision.

@@ -65,15 +65,24 @@ void ppd_i8_quantize(ppd_i8_kernel kernel, const float *x, int count, int column
 /// y[j * output_stride + (r - row_start)] = dot(W[r], x[j]) for rows row_start..<row_end
 /// (multiples of 4) and `count` packed inputs, on `kernel` (a supported one). `type` is the
 /// GGML type the weights were repacked from; `mins` NULL means min = ppd_i8_min_factor(type) *
-/// scale (the same value the table would hold, bit for bit).
+/// scale (the same value the table would hold, bit for bit). With a `row_map` (packed row r holds
+/// the matrix's row row_map[r], as after `ppd_i8_copy_row` reorderings) the result of packed row
+/// r goes to y[j * output_stride + row_map[r]] instead: y is then the start of each output row.
 void ppd_i8_multiply(ppd_i8_kernel kernel, uint32_t type, const uint8_t *weights, const float *scales,
                      const float *mins, int columns, int block, const uint8_t *packed, int count, float *y,
-                     long output_stride, int row_start, int row_end);
+                     long output_stride, int row_start, int row_end, const int32_t *row_map);
 
 /// The same products computed one element at a time in portable C: the statement of the
 /// arithmetic that every kernel must match bit for bit.
 void ppd_i8_multiply_reference(uint32_t type, const uint8_t *weights, const float *scales, const float *mins,
                                int columns, int block, const uint8_t *packed, int count, float *y, long output_stride,
-                               int row_start, int row_end);
+                               int row_start, int row_end, const int32_t *row_map);
+
+/// Copies packed row `from` of one repacked matrix (weights, scales, mins: NULL when the type has
+/// no offset table) to packed row `to` of another of the same type and shape (or the same one,
+/// for other rows): the 16 bytes per chunk step and 4 scales (and offsets) per chunk that are
+/// row `from`'s lanes.
+void ppd_i8_copy_row(const uint8_t *weights, const float *scales, const float *mins, int from, uint8_t *to_weights,
+                     float *to_scales, float *to_mins, int to, int columns, int block);
 
 #endif
