@@ -38,6 +38,7 @@ let package = Package(
         .executable(name: "ppd", targets: ["ppd"]),
         .executable(name: "Example-TreeAblation", targets: ["Example-TreeAblation"]),
         .executable(name: "Example-ActivationAblation", targets: ["Example-ActivationAblation"]),
+        .executable(name: "Example-Speedup", targets: ["Example-Speedup"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,7 +57,14 @@ let package = Package(
         .target(name: "Decoding", dependencies: ["Models", "Tokenizer", "Kernels"], swiftSettings: optimized),
         .target(name: "Training", dependencies: ["Models", "Decoding", "Kernels"], swiftSettings: optimized),
         .target(name: "Store", dependencies: ["CHDF5", "Models", "Decoding"], swiftSettings: optimized),
-        .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding", "Training", "Store"]),
+        .target(
+            name: "Evaluation", dependencies: ["Models", "Decoding", "Store", "Tokenizer", "GGUF", "Kernels"],
+            swiftSettings: optimized),
+        .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding", "Training", "Store", "Evaluation"]),
+        .target(
+            name: "CommandOptions",
+            dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimized),
         .target(name: "Serving", dependencies: ["PPD"]),
         .target(
             name: "Server",
@@ -64,17 +72,22 @@ let package = Package(
             resources: [.copy("Web")]),
         .executableTarget(
             name: "ppd",
-            dependencies: ["PPD", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PPD", "Server", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimized),
         .executableTarget(
             name: "Example-TreeAblation",
-            dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Example-TreeAblation",
             swiftSettings: optimized),
         .executableTarget(
             name: "Example-ActivationAblation",
-            dependencies: ["PPD", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Example-ActivationAblation",
+            swiftSettings: optimized),
+        .executableTarget(
+            name: "Example-Speedup",
+            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Example-Speedup",
             swiftSettings: optimized),
         .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),
@@ -84,6 +97,7 @@ let package = Package(
         .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Decoding", "Models", "Kernels", "Tokenizer", "GGUF", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Decoding", "Models", "Store", "TestSupport"]),
         .testTarget(name: "PPDTests", dependencies: ["PPD", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "PPD"], exclude: ["Scripts"]),
     ],

@@ -36,13 +36,18 @@ public struct GenerationResult: Sendable {
     /// The 5 largest logits at the last prompt position: (token, logit).
     public var topLogits: [(token: Int32, logit: Float)]
     public var stopReason: StopReason
-    /// Wall time of the prompt forward pass.
+    /// Wall time of the prompt forward pass and the choice of the first token.
     public var prefillSeconds: Double
-    /// Wall time of the forward passes after the prompt.
-    public var decodeSeconds: Double
-    /// Number of forward passes after the prompt.
-    public var decodeSteps: Int
+    /// Wall time of each step after the prompt: its forward pass and the choice of the token it
+    /// produced (the same rule as `PromptDecodingStep.seconds`).
+    public var stepSeconds: [Double]
+    /// Wall time of each step's forward pass alone.
+    public var forwardSeconds: [Double]
 
+    /// Wall time of all steps after the prompt.
+    public var decodeSeconds: Double { stepSeconds.reduce(0, +) }
+    /// Number of forward passes after the prompt (one token each).
+    public var decodeSteps: Int { stepSeconds.count }
     public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptTokens.count) / prefillSeconds : 0 }
     public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0 }
 }
@@ -68,21 +73,23 @@ public final class AutoregressiveGenerator {
         let cache = model.makeCache(capacity: min(context, prompt.count + max(options.maxTokens, 1)))
         var sampler = Sampler(options.sampling)
 
+        // One timing rule with prompt decoding: a step is its forward pass and the choice of the
+        // token it produces (sampling inside the clock); the prefill likewise picks the first token.
         var clock = ContinuousClock.now
         func hooks(step: Int, role: RowRole, rows: Int) -> Interventions? {
             interventions.isEmpty ? nil : Interventions(interventions, step: step, roles: Array(repeating: role, count: rows))
         }
-        var logits = try model.forward(
+        let prefill = try model.forward(
             tokens: prompt, cache: cache, logitRows: [prompt.count - 1], interventions: hooks(step: 0, role: .input, rows: prompt.count))
+        var next = sampler.sample(prefill.last)
         let prefillSeconds = clock.secondsSince()
-        let top = logits.last.topK(5).map { (token: Int32($0.index), logit: $0.value) }
+        let top = prefill.last.topK(5).map { (token: Int32($0.index), logit: $0.value) }
 
         var tokens: [Int32] = []
         var reason = StopReason.maxTokens
-        var decodeSeconds = 0.0
-        var steps = 0
-        while tokens.count < options.maxTokens {
-            let next = sampler.sample(logits.last)
+        var stepSeconds: [Double] = []
+        var forwardSeconds: [Double] = []
+        while options.maxTokens > 0 {
             tokens.append(next)
             if !onToken(next) {
                 reason = .cancelled
@@ -92,18 +99,20 @@ public final class AutoregressiveGenerator {
                 reason = .stopToken
                 break
             }
-            if tokens.count == options.maxTokens { break }
+            if tokens.count >= options.maxTokens { break }
             if cache.count >= cache.capacity {
                 reason = .contextFull
                 break
             }
             clock = ContinuousClock.now
-            logits = try model.forward(tokens: [next], cache: cache, interventions: hooks(step: steps + 1, role: .root, rows: 1))
-            decodeSeconds += clock.secondsSince()
-            steps += 1
+            let logits = try model.forward(
+                tokens: [next], cache: cache, interventions: hooks(step: stepSeconds.count + 1, role: .root, rows: 1))
+            forwardSeconds.append(clock.secondsSince())
+            next = sampler.sample(logits.last)
+            stepSeconds.append(clock.secondsSince())
         }
         return GenerationResult(
             promptTokens: prompt, tokens: tokens, topLogits: top, stopReason: reason,
-            prefillSeconds: prefillSeconds, decodeSeconds: decodeSeconds, decodeSteps: steps)
+            prefillSeconds: prefillSeconds, stepSeconds: stepSeconds, forwardSeconds: forwardSeconds)
     }
 }

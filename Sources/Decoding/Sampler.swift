@@ -36,17 +36,11 @@ public struct Sampler: Sendable {
         random = RandomSource(seed: parameters.seed)
     }
 
-    /// The next token: the argmax when greedy, else a draw from `distribution(logits)`.
+    /// The next token: the argmax when greedy, else a draw from `distribution(logits)`. Without
+    /// top-k and top-p the draw walks the softmax in token order (no sort of the vocabulary).
     public mutating func sample(_ logits: ArraySlice<Float>) -> Int32 {
         if parameters.isGreedy { return Int32(logits.argmax()) }
-        let candidates = Self.distribution(logits, parameters)
-        let u = random.nextUnit()
-        var cumulative = 0.0
-        for (token, p) in candidates {
-            cumulative += p
-            if u < cumulative { return token }
-        }
-        return candidates.last?.token ?? Int32(logits.argmax())
+        return TokenDistribution(logits, parameters).sample(random.nextUnit())
     }
 
     /// The sampling distribution after temperature, top-k and top-p, as (token, probability)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CommandOptions
 import PPD
 
 /// The extra `--json` fields of `ppd generate --ppd`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CommandOptions
 import PPD
 
 struct GuessVocab: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandOptions
 import PPD
 
 struct Inspect: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CommandOptions
 import PPD
 
 /// A prompt decoder built from the command line's options, with what went into it (for traces

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import CommandOptions
 import PPD
 
-extension AcceptancePolicyKind: ExpressibleByArgument {}
 
 /// The options of `ppd generate --ppd`.
 struct PromptDecodingOptions: ParsableArguments {

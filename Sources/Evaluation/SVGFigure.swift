@@ -7,7 +7,7 @@ enum SVGFigure {
         do {
             try Data(svg.utf8).write(to: url, options: .atomic)
         } catch {
-            throw StoreError(path: url.path, object: nil, reason: "cannot write the figure: \(error.localizedDescription)")
+            throw EvaluationError(file: url.path, "cannot write the figure: \(error.localizedDescription)")
         }
     }
 }

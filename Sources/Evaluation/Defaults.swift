@@ -1,4 +1,7 @@
+import Decoding
 import Foundation
+import GGUF
+import Models
 
 /// Where the toolkit finds what it ships and caches: the trained prompt tokens of the default
 /// model, their accuracy table, and this machine's cost profile.
@@ -10,18 +13,11 @@ public enum Defaults {
     /// conversations (`ppd guess-vocab`) (`shippedFile`).
     public static var guessVocabularyPath: String { shippedFile("Experiments/vocab/gemma-3-270m-sharegpt-20k.json") }
 
-    /// A file the repository ships, named relative to its root: as given when it exists from
-    /// the working directory, else under the root of the checkout this library was built from
-    /// (so the tools find it from any directory), else as given (callers report it missing).
+    /// A file the repository ships, named relative to its root: where `ShippedFiles` finds it
+    /// (from any working directory), else as given (callers report it missing).
     public static func shippedFile(_ relativePath: String) -> String {
-        if FileManager.default.fileExists(atPath: relativePath) { return relativePath }
-        let built = repositoryRoot.appendingPathComponent(relativePath).path
-        return FileManager.default.fileExists(atPath: built) ? built : relativePath
+        ShippedFiles.locate(relativePath) ?? relativePath
     }
-
-    /// The checkout this file was compiled in (Sources/PPD/Defaults.swift, two levels down).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
 
     /// Tokens in the guess head by default: the most frequent of the guess vocabulary.
     public static let guessHeadSize = 16384

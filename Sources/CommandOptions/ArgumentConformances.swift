@@ -1,0 +1,6 @@
+import ArgumentParser
+import PPD
+
+extension MatrixArithmetic: @retroactive ExpressibleByArgument {}
+extension AcceptancePolicyKind: @retroactive ExpressibleByArgument {}
+extension Benchmark: @retroactive ExpressibleByArgument {}

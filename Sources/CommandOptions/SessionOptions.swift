@@ -1,0 +1,36 @@
+import ArgumentParser
+import PPD
+
+/// The model and the trained prompt tokens an experiment loads, with the tools' defaults
+/// (`ExperimentSession`): one meaning per flag in every example.
+public struct SessionOptions: ParsableArguments {
+    @Option(help: "GGUF model (default: $PPD_MODEL or ~/.cache/ppd/gemma-3-270m-q4_k_m.gguf).")
+    public var model: String?
+
+    @Option(help: "Trained prompt tokens (safetensors). Default: the shipped tokens of the default model, found from any directory.")
+    public var promptTokens: String?
+
+    @Option(help: "Their guess-accuracy table (default: <prompt tokens stem>-accuracy.json beside them).")
+    public var accuracies: String?
+
+    @Option(help: "Guess vocabulary for the prompt rows (ppd guess-vocab), or \"none\". Default: the shipped one when it fits the model.")
+    public var guessVocab: String?
+
+    @Option(help: "Tokens of the guess head: the most frequent of the guess vocabulary.")
+    public var guessHeadSize = Defaults.guessHeadSize
+
+    @OptionGroup public var compute: ComputeOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard guessHeadSize >= 1 else { throw ValidationError("--guess-head-size must be >= 1") }
+    }
+
+    /// The session these options describe; notes (profiling, fallbacks) go to standard error.
+    public func makeSession() throws -> ExperimentSession {
+        try ExperimentSession(
+            model: model, promptTokens: promptTokens, accuracies: accuracies, guessVocabulary: guessVocab,
+            guessHeadSize: guessHeadSize, arithmetic: compute.arithmetic, threads: compute.threads, progress: note)
+    }
+}
