@@ -2,6 +2,7 @@
 #
 #   make demo    install what is missing, fetch the default model, run the demonstration
 #                (generation, then Example-TreeAblation; about 5-8 minutes with the build)
+#   make experiments  every Example-* with its defaults (results under Experiments/results/)
 #   make test    same setup, then the whole test suite (release build: the real-model tests need it)
 #
 # Everything here is idempotent: apt packages are installed only when missing, the model only
@@ -12,7 +13,7 @@ MODEL ?= $(if $(PPD_MODEL),$(PPD_MODEL),$(HOME)/.cache/ppd/gemma-3-270m-q4_k_m.g
 APT_PACKAGES := libhdf5-dev pkg-config chromium
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: all setup deps model sharegpt build demo test bench clean
+.PHONY: all setup deps model sharegpt build demo experiments test bench clean
 
 all: build
 
@@ -54,7 +55,17 @@ demo: setup
 	swift run -c release ppd generate --model "$(MODEL)" --max-tokens 48 \
 	  --prompt "The three primary colors are" --ppd --tree auto
 	swift run -c release Example-TreeAblation --model "$(MODEL)"
-	python3 Scripts/check-ablation.py Experiments/results/tree-ablation-mt_bench.h5
+	python3 Scripts/check-experiment.py Experiments/results/tree-ablation-mt_bench.h5
+
+# Every example with its defaults (tables, HDF5 and SVG under Experiments/results/), each HDF5
+# file read back by h5py.
+experiments: setup
+	swift build -c release
+	swift run -c release Example-Speedup --model "$(MODEL)"
+	python3 Scripts/check-experiment.py Experiments/results/speedup.h5
+	swift run -c release Example-TreeAblation --model "$(MODEL)"
+	python3 Scripts/check-experiment.py Experiments/results/tree-ablation-mt_bench.h5
+	swift run -c release Example-ActivationAblation --model "$(MODEL)"
 
 test: setup
 	PPD_MODEL="$(MODEL)" swift test $(SWIFT_TEST_FLAGS)

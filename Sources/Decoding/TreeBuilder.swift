@@ -148,14 +148,7 @@ public struct TreeBuilder: Sendable {
         var weightCache: [[Int: [Double]]] = Array(repeating: [:], count: n)
         func weights(depth d: Int, nodes t: Int) -> [Double] {
             if let cached = weightCache[d - 1][t] { return cached }
-            let list = candidates[d - 1].prefix(t)
-            let computed = list.map { node in
-                var children = 0.0
-                for other in list where other.path.count == node.path.count + 1 && Array(other.path.dropLast()) == node.path {
-                    children += other.probability
-                }
-                return node.probability - children
-            }
+            let computed = Self.lastAcceptedWeights(candidates[d - 1].prefix(t))
             weightCache[d - 1][t] = computed
             return computed
         }
@@ -204,31 +197,69 @@ public struct TreeBuilder: Sendable {
             if d < 0 { break }
         }
         guard let chosen = best else { throw TreeBuilderError(.paperBuilderFails(inputLimit: inputLimit)) }
+        return try assemble(
+            candidates: candidates, counts: chosen.counts, promptCounts: chosen.promptCounts,
+            weights: { weights(depth: $0, nodes: $1) }, inputLimit: inputLimit, objective: chosen.objective)
+    }
 
+    /// Fig. 8a's naive tree for input length limit `inputLimit`: for every depth key d the best
+    /// L/(N+1) paths of length at most d (stage one with equal node counts), each node carrying
+    /// all N prompt tokens (no stage two). It is one of the choices the dynamic search weighs,
+    /// so the corrected dynamic tree of the same limit is expected to accept at least as much.
+    /// Throws `TreeBuilderError` below N + 1 (one node with its N prompt tokens).
+    public func naiveTree(inputLimit: Int) throws -> Built {
+        let n = promptTokens
+        guard inputLimit >= n + 1 else { throw TreeBuilderError(.naiveLimitTooSmall(inputLimit: inputLimit, promptTokens: n)) }
+        let candidates = (1...n).map { rankedPaths(maxDepth: $0, limit: inputLimit / (n + 1)) }
+        let counts = candidates.map(\.count)
+        return try assemble(
+            candidates: candidates, counts: counts, promptCounts: counts.map { [Int](repeating: n, count: $0) },
+            weights: { Self.lastAcceptedWeights(candidates[$0 - 1].prefix($1)) }, inputLimit: inputLimit, objective: nil)
+    }
+
+    /// The probability that each path of `list` is the last one accepted: its own probability
+    /// less its children's in the list.
+    static func lastAcceptedWeights(_ list: ArraySlice<ScoredPath>) -> [Double] {
+        list.map { node in
+            var children = 0.0
+            for other in list where other.path.count == node.path.count + 1 && Array(other.path.dropLast()) == node.path {
+                children += other.probability
+            }
+            return node.probability - children
+        }
+    }
+
+    /// The trees of the chosen node and prompt-token counts per depth, with the corrected
+    /// chain's predictions; `objective` nil: the expected accepted candidates per step.
+    private func assemble(
+        candidates: [[ScoredPath]], counts: [Int], promptCounts: [[Int]], weights: (Int, Int) -> [Double], inputLimit: Int,
+        objective: Double?
+    ) throws -> Built {
+        let n = promptTokens
         var trees: [Int: [TokenTree.Node]] = [:]
         for d in 1...n {
-            let list = candidates[d - 1].prefix(chosen.counts[d - 1])
-            let w = weights(depth: d, nodes: chosen.counts[d - 1])
-            trees[d] = zip(list, zip(w, chosen.promptCounts[d - 1])).map {
+            let list = candidates[d - 1].prefix(counts[d - 1])
+            let w = weights(d, counts[d - 1])
+            trees[d] = zip(list, zip(w, promptCounts[d - 1])).map {
                 TokenTree.Node($0.0.path, weight: $0.1.0, promptTokens: $0.1.1)
             }
         }
         let tree = try DynamicTree(promptTokens: n, trees: trees)
-        let chain = correctedChain(counts: chosen.counts, promptCounts: chosen.promptCounts, weights: weights)
+        let chain = correctedChain(counts: counts, promptCounts: promptCounts, weights: weights)
         let shares = chain.stationary()
         var accepted = 0.0
         var nodeCounts: [Int] = []
         var inputLengths: [Int] = []
         for d in 1...n {
-            let expected: Double = values[d - 1][min(chosen.counts[d - 1], values[d - 1].count - 1)]
-            accepted += shares[d] * expected
+            let list = candidates[d - 1].prefix(counts[d - 1])
+            accepted += shares[d] * list.reduce(0) { $0 + $1.probability }
             let nodes: [TokenTree.Node] = trees[d] ?? []
             nodeCounts.append(nodes.count)
             inputLengths.append(nodes.count + nodes.reduce(0) { $0 + $1.promptTokens })
         }
         return Built(
             tree: tree, inputLimit: inputLimit, nodeCounts: nodeCounts, inputLengths: inputLengths,
-            depthShares: shares, expectedTokensPerStep: 1 + accepted, objective: chosen.objective)
+            depthShares: shares, expectedTokensPerStep: 1 + accepted, objective: objective ?? accepted)
     }
 
     /// Stage two for one depth: start every node at N prompt tokens, then remove the cheapest one
@@ -364,6 +395,8 @@ public struct TreeBuilderError: Error, CustomStringConvertible, Equatable, Senda
         case inputLimitTooSmall(Int)
         /// The paper's builder fails (or loops over nothing) for this limit.
         case paperBuilderFails(inputLimit: Int)
+        /// A naive tree's limit below one node with all its prompt tokens.
+        case naiveLimitTooSmall(inputLimit: Int, promptTokens: Int)
     }
 
     /// What went wrong.
@@ -379,6 +412,8 @@ public struct TreeBuilderError: Error, CustomStringConvertible, Equatable, Senda
         case .paperBuilderFails(let limit):
             return "the paper's builder fails for input length limit \(limit) (it fixes as many depth-1 nodes as ranks "
                 + "and searches deeper trees of L/(N+1)...L/2 nodes); use the corrected variant"
+        case .naiveLimitTooSmall(let limit, let n):
+            return "input length limit \(limit) is too small for a naive tree: each node carries all \(n) prompt tokens, so it needs at least \(n + 1)"
         }
     }
 }

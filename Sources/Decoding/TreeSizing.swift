@@ -12,9 +12,9 @@ import Foundation
 public struct TreeSizing: Sendable {
     /// One sized tree and its prediction.
     public struct Candidate: Sendable {
-        /// "dynamic" or "static".
+        /// "dynamic", "naive" or "static".
         public var kind: String
-        /// Input length limit (dynamic) or node count (static).
+        /// Input length limit (dynamic, naive) or node count (static).
         public var size: Int
         /// The tree.
         public var tree: DynamicTree
@@ -60,6 +60,14 @@ public struct TreeSizing: Sendable {
     /// The dynamic tree for input length limit `limit`, with its prediction.
     public func dynamic(inputLimit limit: Int) throws -> Candidate {
         try candidate(try builder.dynamicTree(inputLimit: limit))
+    }
+
+    /// Fig. 8a's naive tree for input length limit `limit` (`TreeBuilder.naiveTree`), with its
+    /// prediction.
+    public func naive(inputLimit limit: Int) throws -> Candidate {
+        var naive = try candidate(try builder.naiveTree(inputLimit: limit))
+        naive.kind = "naive"
+        return naive
     }
 
     /// The prediction for a built dynamic tree.

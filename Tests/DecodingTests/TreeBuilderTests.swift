@@ -109,6 +109,33 @@ final class TreeBuilderTests: XCTestCase {
         }
     }
 
+    /// Fig. 8a's naive tree: L/(N+1) best paths per depth key, all N prompt tokens on every node,
+    /// a choice the corrected search also weighs, so the pruned tree never predicts less.
+    func testNaiveTreesCarryEveryPromptTokenAndNeverBeatThePrunedTree() throws {
+        let (accuracies, _) = try testVector()
+        let builder = TreeBuilder(accuracies: accuracies)
+        let n = builder.promptTokens
+        for limit in [n + 1, 8, 13, 21, 34, 60] {
+            let naive = try builder.naiveTree(inputLimit: limit)
+            for d in 1...n {
+                let nodes = try XCTUnwrap(naive.tree.trees[d]).nodes
+                XCTAssertEqual(nodes.map(\.path), builder.rankedPaths(maxDepth: d, limit: limit / (n + 1)).map(\.path), "L = \(limit)")
+                XCTAssertTrue(nodes.allSatisfy { $0.promptTokens == n })
+                XCTAssertLessThanOrEqual(nodes.count * (n + 1), limit)
+            }
+            XCTAssertEqual(naive.depthShares.reduce(0, +), 1, accuracy: 1e-12)
+            let pruned = try builder.dynamicTree(inputLimit: limit)
+            XCTAssertGreaterThanOrEqual(pruned.expectedTokensPerStep, naive.expectedTokensPerStep - 1e-12, "L = \(limit)")
+        }
+        // Every node keeps all N prompt tokens, so every step runs at depth N: tau is 1 + the
+        // depth-N tree's path probabilities.
+        let naive = try builder.naiveTree(inputLimit: 60)
+        XCTAssertEqual(naive.depthShares[n], 1, accuracy: 1e-12)
+        let paths = builder.rankedPaths(maxDepth: n, limit: 60 / (n + 1))
+        XCTAssertEqual(naive.expectedTokensPerStep, 1 + paths.reduce(0) { $0 + $1.probability }, accuracy: 1e-12)
+        XCTAssertThrowsError(try builder.naiveTree(inputLimit: n)) { XCTAssertTrue("\($0)".contains("at least \(n + 1)"), "\($0)") }
+    }
+
     func testStaticTreeTakesTheMostProbablePaths() throws {
         let accuracies = try GuessAccuracies(perRank: [[0.5, 0.25, 0.1], [0.4, 0.3, 0.1]])
         let builder = TreeBuilder(accuracies: accuracies)

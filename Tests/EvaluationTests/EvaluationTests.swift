@@ -132,4 +132,32 @@ final class EvaluationTests: XCTestCase {
         try h5.close()
         XCTAssertThrowsError(try ExperimentResultFile.read(from: other)) { XCTAssertTrue("\($0)".contains(other), "\($0)") }
     }
+
+    /// README's "Experiments from code" example, from a directory outside the checkout, on the
+    /// real model: the session finds the shipped prompt tokens and guess head, and greedy PPD
+    /// (hardware-aware tree, guess head, prompt lookup) gives plain decoding's tokens.
+    func testReadmeExperimentRunsFromAnotherDirectoryOnTheRealModel() throws {
+        guard FileManager.default.fileExists(atPath: try ModelLocation.resolve(nil)) else {
+            throw XCTSkip("the default model is not present (make model)")
+        }
+        let root = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(root) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(FileManager.default.temporaryDirectory.path))
+
+        let session = try ExperimentSession()
+        XCTAssertTrue(session.promptTokensPath.hasSuffix(Defaults.promptTokensPath) && session.promptTokensPath.hasPrefix("/"))
+        XCTAssertNotNil(session.guess, "the shipped guess vocabulary is found from another directory")
+        let questions = try Benchmark.mtBench.questions(2, offset: 1)
+        let methods = [DecodingMethod.autoregressive(session.model), .promptDecoding(try session.defaultDecoder(), name: "ppd")]
+        let results = try SideBySide(methods).run(
+            prompts: session.prompts(questions, from: .mtBench), options: { _ in session.options(maxTokens: 24) })
+        XCTAssertTrue(results[1].sameTokens(as: results[0]))
+        XCTAssertGreaterThan(results[1].tau, 1)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID()).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try ExperimentResultFile(settings: session.settings(), questions: questions, methods: methods, summaries: results).write(to: path)
+        let back = try ExperimentResultFile.read(from: path)
+        XCTAssertEqual(back.settings["model_sha256"], .string(session.modelSHA256))
+        XCTAssertEqual(back.methods.map(\.summary.tokens), results.map(\.tokens))
+    }
 }
