@@ -39,6 +39,7 @@ let package = Package(
         .executable(name: "Example-TreeAblation", targets: ["Example-TreeAblation"]),
         .executable(name: "Example-ActivationAblation", targets: ["Example-ActivationAblation"]),
         .executable(name: "Example-Speedup", targets: ["Example-Speedup"]),
+        .executable(name: "Example-GuessAccuracy", targets: ["Example-GuessAccuracy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,7 +59,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Models", "Decoding", "Kernels"], swiftSettings: optimized),
         .target(name: "Store", dependencies: ["CHDF5", "Models", "Decoding"], swiftSettings: optimized),
         .target(
-            name: "Evaluation", dependencies: ["Models", "Decoding", "Store", "Tokenizer", "GGUF", "Kernels"],
+            name: "Evaluation", dependencies: ["Models", "Decoding", "Training", "Store", "Tokenizer", "GGUF", "Kernels"],
             swiftSettings: optimized),
         .target(name: "PPD", dependencies: ["Kernels", "GGUF", "Tokenizer", "Models", "Decoding", "Training", "Store", "Evaluation"]),
         .target(
@@ -89,6 +90,11 @@ let package = Package(
             dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Example-Speedup",
             swiftSettings: optimized),
+        .executableTarget(
+            name: "Example-GuessAccuracy",
+            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Example-GuessAccuracy",
+            swiftSettings: optimized),
         .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], resources: [.copy("Fixtures")]),
@@ -97,7 +103,7 @@ let package = Package(
         .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Models", "Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Decoding", "Models", "Kernels", "Tokenizer", "GGUF", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Decoding", "Models", "Store", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Decoding", "Models", "Store", "Training", "Tokenizer", "GGUF", "TestSupport"]),
         .testTarget(name: "PPDTests", dependencies: ["PPD", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "PPD"], exclude: ["Scripts"]),
     ],

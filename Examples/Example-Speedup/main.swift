@@ -23,6 +23,10 @@ struct Speedup: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Also run MT-Bench at its per-category temperatures (rejection sampling).")
     var sampled = true
 
+    /// Questions per benchmark and tokens per question (`--questions`, `--max-tokens`).
+    var questionCount: Int { selection.questionCount(default: 4) }
+    var maxTokens: Int { selection.tokens(default: 64) }
+
     func run() throws {
         let prefix = try output.prefix(default: "Experiments/results/speedup")
         let s = try session.makeSession()
@@ -41,13 +45,13 @@ struct Speedup: ParsableCommand {
 
         var parts: [(name: String, result: ExperimentResultFile)] = []
         for run in runs {
-            note("\(run.name): \(selection.questions) questions, \(selection.maxTokens) tokens, \(selection.rounds) round(s)")
-            let questions = try selection.pick(from: run.benchmark)
+            note("\(run.name): \(questionCount) questions, \(maxTokens) tokens, \(selection.rounds) round(s)")
+            let questions = try selection.pick(from: run.benchmark, count: questionCount)
             let summaries = try SideBySide(methods, rounds: selection.rounds).run(
                 prompts: s.prompts(questions, from: run.benchmark),
                 options: { q in
                     let temperature = run.sampled ? run.benchmark.temperature(for: questions[q]) : 0
-                    return s.options(maxTokens: selection.maxTokens, sampling: SamplingParameters(temperature: temperature, seed: UInt64(q)))
+                    return s.options(maxTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, seed: UInt64(q)))
                 },
                 progress: note)
             let settings: [String: AttributeValue] = ["bench": .string(run.benchmark.rawValue), "sampled": .bool(run.sampled)]
@@ -58,8 +62,8 @@ struct Speedup: ParsableCommand {
         print("\n" + table.text, terminator: "")
         try OutputOptions.write(table.text + "\n" + table.markdown, to: prefix + ".txt")
         var settings = s.settings()
-        settings["max_tokens"] = .int(Int64(selection.maxTokens))
-        settings["questions_per_benchmark"] = .int(Int64(selection.questions))
+        settings["max_tokens"] = .int(Int64(maxTokens))
+        settings["questions_per_benchmark"] = .int(Int64(questionCount))
         settings["question_offset"] = .int(Int64(selection.offset))
         settings["rounds"] = .int(Int64(selection.rounds))
         settings["trainable_parameter_share"] = .double(trainableShare(s))
@@ -74,7 +78,7 @@ struct Speedup: ParsableCommand {
         var table = ResultTable(
             columns: ["benchmark", "method", "tok/s", "tau", "speedup", "overall", "forward ms", "rows/step", "same as plain"],
             notes: [
-                "\(selection.questions) questions per benchmark (offset \(selection.offset)), \(selection.maxTokens) tokens, \(selection.rounds) round(s); \(s.describeMachine())",
+                "\(questionCount) questions per benchmark (offset \(selection.offset)), \(maxTokens) tokens, \(selection.rounds) round(s); \(s.describeMachine())",
                 String(format: "trainable parameters: %d prompt tokens x %d virtual x %d = %.2e%% of the model; hardware-aware tree: %d prompt token(s), nodes by depth key (%@)",
                     s.promptTokens.count, s.promptTokens.virtualTokens, s.model.config.hiddenSize, trainableShare(s) * 100, tree.promptTokens, perDepth),
                 "speedup: median over questions of the per-question tok/s ratio to plain decoding; overall: all tokens over all seconds, as a ratio (slow questions weigh more)",
@@ -114,7 +118,7 @@ struct Speedup: ParsableCommand {
             })
         }
         return BarChart(
-            title: "PPD speedup over plain decoding by benchmark (\(selection.maxTokens) tokens x \(selection.questions) questions)",
+            title: "PPD speedup over plain decoding by benchmark (\(maxTokens) tokens x \(questionCount) questions)",
             yLabel: "speedup (tok/s ratio)", categories: parts.map(\.name), series: series, reference: 1, caption: caption)
     }
 }

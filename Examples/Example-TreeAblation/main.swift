@@ -44,6 +44,10 @@ struct TreeAblation: ParsableCommand {
         _ = try selection.single()
     }
 
+    /// Questions per benchmark and tokens per question (`--questions`, `--max-tokens`).
+    var questionCount: Int { selection.questionCount(default: 4) }
+    var maxTokens: Int { selection.tokens(default: 48) }
+
     func run() throws {
         let bench = try selection.single()
         let prefix = try output.prefix(default: "Experiments/results/tree-ablation-\(bench.rawValue)")
@@ -54,22 +58,22 @@ struct TreeAblation: ParsableCommand {
             chosen.tree.promptTokens, chosen.size, chosen.tokensPerStep, chosen.predictedSpeedup, s.describeMachine()))
 
         let methods = try makeMethods(s, sizing: sizing, chosen: chosen)
-        let questions = try selection.pick(from: bench)
+        let questions = try selection.pick(from: bench, count: questionCount)
         let sampling = policy == .greedy ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, seed: seed)
         let summaries = try SideBySide(methods, rounds: selection.rounds).run(
-            prompts: s.prompts(questions, from: bench), options: { _ in s.options(maxTokens: selection.maxTokens, sampling: sampling) },
+            prompts: s.prompts(questions, from: bench), options: { _ in s.options(maxTokens: maxTokens, sampling: sampling) },
             progress: note)
 
         var settings = s.settings()
         settings["bench"] = .string(bench.rawValue)
-        settings["max_tokens"] = .int(Int64(selection.maxTokens))
+        settings["max_tokens"] = .int(Int64(maxTokens))
         settings["rounds"] = .int(Int64(selection.rounds))
         settings["policy"] = .string(policy.rawValue)
         settings["temperature"] = .double(Double(sampling.temperature))
         settings["seed"] = .int(Int64(bitPattern: seed))
         settings["cost_profile_seconds"] = .doubles(sizing.profile.seconds)
         let result = ExperimentResultFile(settings: settings, questions: questions, methods: methods, summaries: summaries)
-        let table = try makeTable(result, caption: "\(bench.rawValue), \(questions.count) questions, \(selection.maxTokens) tokens, policy \(policy.rawValue); \(s.describeMachine())")
+        let table = try makeTable(result, caption: "\(bench.rawValue), \(questions.count) questions, \(maxTokens) tokens, policy \(policy.rawValue); \(s.describeMachine())")
         print("\n" + table.text, terminator: "")
         try OutputOptions.write(table.text + "\n" + table.markdown, to: prefix + ".txt")
         try result.write(to: prefix + ".h5")
@@ -167,7 +171,7 @@ struct TreeAblation: ParsableCommand {
         tau.append(.init(name: "dynamic N=\(n) (predicted)", points: predicted.map { (x: $0.meanRows, y: $0.tokensPerStep) }))
         let auto = result.methods.first { $0.attributes["kind"]?.stringValue == "auto" }.map(\.summary)
         return LinePlot(
-            title: "Tree ablation: PPD vs plain decoding, \(result.settings["bench"]?.stringValue ?? ""), \(selection.maxTokens) tokens x \(selection.questions) questions",
+            title: "Tree ablation: PPD vs plain decoding, \(result.settings["bench"]?.stringValue ?? ""), \(maxTokens) tokens x \(questionCount) questions",
             xLabel: "batch rows per verification step (mean)",
             panels: [
                 LinePlot.Panel(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import PPD
 
-extension MatrixArithmetic: @retroactive ExpressibleByArgument {}
-extension AcceptancePolicyKind: @retroactive ExpressibleByArgument {}
-extension Benchmark: @retroactive ExpressibleByArgument {}
+extension MatrixArithmetic: ExpressibleByArgument {}
+extension AcceptancePolicyKind: ExpressibleByArgument {}
+extension Benchmark: ExpressibleByArgument {}

@@ -43,12 +43,7 @@ public struct BarChart: Sendable {
         func py(_ y: Double) -> Double { top + plotHeight - (y - yMin) / (yMax - yMin) * plotHeight }
         let groupWidth = plotWidth / Double(max(categories.count, 1))
         let barWidth = groupWidth * 0.8 / Double(max(series.count, 1))
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
-            viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(Int(width / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\(LinePlot.escape(title))</text>
-            <text x="\(Int(width / 2))" y="40" text-anchor="middle" font-size="10" fill="#555">\(LinePlot.escape(caption))</text>
+        var out = SVGFigure.header(width: width, height: height, title: title, caption: caption) + """
             <rect x="\(Int(left))" y="\(Int(top))" width="\(Int(plotWidth))" height="\(Int(plotHeight))" fill="none" stroke="#333"/>
 
             """

@@ -42,12 +42,7 @@ public struct HeatMap: Sendable {
         let width = max(left + Double(columnNames.count) * cell + 120, Double(title.count) * 8 + 40)
         let height = top + Double(rowNames.count) * cellHeight + 60
         let limit = values.flatMap { $0 }.map(abs).max() ?? 0
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
-            viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="11">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(Int(width / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\(LinePlot.escape(title))</text>
-            <text x="\(Int(width / 2))" y="40" text-anchor="middle" font-size="10" fill="#555">\(LinePlot.escape(caption))</text>
+        var out = SVGFigure.header(width: width, height: height, title: title, caption: caption, fontSize: 11) + """
             <text x="\(LinePlot.f(left + Double(columnNames.count) * cell / 2))" y="\(Int(top - 22))" text-anchor="middle">\(LinePlot.escape(columnLabel))</text>
             <text transform="translate(18 \(LinePlot.f(top + Double(rowNames.count) * cellHeight / 2))) rotate(-90)" text-anchor="middle">\(LinePlot.escape(rowLabel))</text>
 

@@ -66,14 +66,7 @@ public struct LinePlot: Sendable {
         let plotWidth = width - left - right
         let allX = panels.flatMap { $0.series.flatMap { $0.points.map(\.x) } }
         let (xMin, xMax) = LinePlot.range(allX, includeZero: false)
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
-            viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(Int(width / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\(LinePlot.escape(title))</text>
-            <text x="\(Int(width / 2))" y="40" text-anchor="middle" font-size="10" fill="#555">\(LinePlot.escape(caption))</text>
-
-            """
+        var out = SVGFigure.header(width: width, height: height, title: title, caption: caption)
         for (p, panel) in panels.enumerated() {
             let y0 = top + Double(p) * (panelHeight + gap)
             var ys = panel.series.flatMap { $0.points.map(\.y) }

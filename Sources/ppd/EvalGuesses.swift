@@ -75,40 +75,19 @@ struct EvalGuesses: ParsableCommand {
         }
         try tokens.validate(for: transformer, modelSHA256: modelSHA256)
 
+        // The first --count questions of the file (the accuracy tables under Experiments/prompts
+        // were measured on these; the examples spread their questions evenly instead).
         let loaded = try QuestionFile.read(Defaults.shippedFile(questions), limit: count).map(\.text)
-        let examples = TrainingExamples(
-            template: promptTemplate, reply: .selfDistilled(tokens: replyTokens), maxLength: transformer.config.contextLength,
-            cutsPerSequence: cuts, promptTokens: tokens.count, seed: seed)
-        var random = RandomSource(seed: seed)
-        var sequences: [TrainingSequence] = []
-        let started = ContinuousClock.now
-        for (index, question) in loaded.enumerated() {
-            let conversation = Conversation(id: "q\(index)", turns: [(.user, question)])
-            if let example = try examples.example(conversation, model: transformer, tokenizer: tokenizer, random: &random) {
-                sequences.append(
-                    try TrainingSequence(
-                        model: transformer, tokens: example.tokens, cuts: example.cuts, promptTokens: tokens.count,
-                        virtualTokens: tokens.virtualTokens))
-            }
-            let rate = Double(index + 1) / started.secondsSince()
-            FileHandle.standardError.write(Data(
-                "\rquestion \(index + 1)/\(loaded.count), \(String(format: "%.2f", rate))/s, ETA \(Int(Double(loaded.count - index - 1) / rate)) s   ".utf8))
-        }
-        FileHandle.standardError.write(Data("\n".utf8))
-        var allowed: [Bool]?
+        let evaluation = try GuessAccuracyEvaluation(
+            model: transformer, tokenizer: tokenizer, questions: loaded, template: promptTemplate, replyTokens: replyTokens,
+            cutsPerQuestion: cuts, seed: seed, progress: { note($0) })
         let guessVocabulary = try Defaults.guessHead(
             option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { note($0) })
-        if let head = guessVocabulary?.head {
-            var flags = [Bool](repeating: false, count: transformer.config.vocabSize)
-            for token in head.tokens { flags[Int(token)] = true }
-            allowed = flags
-        }
-        let (accuracy, loss) = try PromptTokenObjective(model: transformer).accuracy(
-            on: sequences, promptTokens: tokens, rankedAmong: allowed)
-        let scored = sequences.reduce(0) { $0 + $1.cuts.count }
+        let result = try evaluation.accuracy(of: tokens, rankedAmong: guessVocabulary?.head)
+        let (accuracy, loss, scored) = (result.perRank, result.meanLoss, result.cuts)
         let report: [String: Any] = [
             "format": "ppd-accuracy/1", "prompt_tokens": tokensFile ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
-            "questions": questions, "question_count": sequences.count, "cuts": scored, "template": template, "mean_loss": loss,
+            "questions": questions, "question_count": result.questions, "cuts": scored, "template": template, "mean_loss": loss,
             "guess_vocabulary": guessVocabulary.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full", "arithmetic": compute.arithmetic.rawValue,
             "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
             "accuracies": accuracy,
@@ -118,11 +97,9 @@ struct EvalGuesses: ParsableCommand {
         if json {
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("\(sequences.count) questions, \(scored) cuts, template \(template), mean loss \(String(format: "%.4f", loss))")
+            print("\(result.questions) questions, \(scored) cuts, template \(template), mean loss \(String(format: "%.4f", loss))")
             print("distance   top-1  top-2  top-3  top-5  top-10")
-            for (d, row) in accuracy.enumerated() {
-                var cumulative = 0.0
-                let top = row.map { cumulative += $0; return cumulative }
+            for (d, top) in result.cumulative.enumerated() {
                 print(String(format: "%8d   %.3f  %.3f  %.3f  %.3f  %.3f", d + 1, top[0], top[1], top[2], top[4], top[9]))
             }
         }

@@ -1,0 +1,109 @@
+import Decoding
+import Foundation
+import Models
+import Tokenizer
+import Training
+
+/// How often prompt tokens guess the model's own greedy continuation (the paper's `eval.py`,
+/// Fig. 6). Each question is continued greedily in the prompt template, the reply is cut at
+/// random points, and at each cut every prompt token's guesses are ranked against the model's
+/// greedy token at its distance. The continuations and cuts are made once per number of prompt
+/// tokens and shared by every set measured, so sets compare on the same text.
+public final class GuessAccuracyEvaluation {
+    /// The accuracy of one set of prompt tokens.
+    public struct Result: Sendable, Equatable {
+        /// `perRank[d][k]`: the probability that the rank-k guess for distance d + 1 is the
+        /// model's greedy token there (the table `GuessAccuracies` and the tree builder read).
+        public var perRank: [[Double]]
+        /// Mean distillation loss over the cuts.
+        public var meanLoss: Double
+        /// Questions that gave a sequence with cuts, and the cuts scored.
+        public var questions: Int
+        public var cuts: Int
+
+        /// Cumulative top-k accuracy by distance: `cumulative[d][k - 1]` is top-k at distance d + 1.
+        public var cumulative: [[Double]] {
+            perRank.map { row in
+                var sum = 0.0
+                return row.map { sum += $0; return sum }
+            }
+        }
+    }
+
+    /// The frozen model.
+    public let model: Transformer
+    public let tokenizer: SentencePieceTokenizer
+    /// The question texts (first turns).
+    public let questions: [String]
+    /// Template, reply length, cuts per question and seed of the prepared sequences.
+    public let template: PromptTemplate
+    public let replyTokens: Int
+    public let cutsPerQuestion: Int
+    public let seed: UInt64
+    private let progress: (String) -> Void
+    private var examples: [Int: [TrainingExamples.Example]] = [:]
+    private var sequences: [[Int]: [TrainingSequence]] = [:]
+
+    /// An evaluation on `questions`; nothing runs until the first `accuracy(of:)`. `progress`
+    /// gets a line per prepared question with rate and ETA.
+    public init(
+        model: Transformer, tokenizer: SentencePieceTokenizer, questions: [String], template: PromptTemplate = .plain,
+        replyTokens: Int = 64, cutsPerQuestion: Int = 16, seed: UInt64 = 0, progress: @escaping (String) -> Void = { _ in }
+    ) throws {
+        guard !questions.isEmpty else { throw EvaluationError("a guess-accuracy evaluation needs at least one question") }
+        guard replyTokens >= 2, cutsPerQuestion >= 1 else {
+            throw EvaluationError("reply tokens must be >= 2 and cuts per question >= 1 (given \(replyTokens), \(cutsPerQuestion))")
+        }
+        self.model = model
+        self.tokenizer = tokenizer
+        self.questions = questions
+        self.template = template
+        self.replyTokens = replyTokens
+        self.cutsPerQuestion = cutsPerQuestion
+        self.seed = seed
+        self.progress = progress
+    }
+
+    /// The accuracy of `tokens` by distance and rank; with `head`, guesses are ranked among the
+    /// head's tokens only (as `ppd generate` ranks them).
+    public func accuracy(of tokens: PromptTokens, rankedAmong head: GuessHead? = nil) throws -> Result {
+        try tokens.validate(for: model, modelSHA256: nil)
+        let prepared = try sequences(promptTokens: tokens.count, virtualTokens: tokens.virtualTokens)
+        var allowed: [Bool]?
+        if let head {
+            var flags = [Bool](repeating: false, count: model.config.vocabSize)
+            for token in head.tokens { flags[Int(token)] = true }
+            allowed = flags
+        }
+        let (perRank, loss) = try PromptTokenObjective(model: model).accuracy(on: prepared, promptTokens: tokens, rankedAmong: allowed)
+        return Result(perRank: perRank, meanLoss: loss, questions: prepared.count, cuts: prepared.reduce(0) { $0 + $1.cuts.count })
+    }
+
+    /// The model's forward over each prepared example, for N prompt tokens of V virtual tokens.
+    private func sequences(promptTokens n: Int, virtualTokens v: Int) throws -> [TrainingSequence] {
+        if let cached = sequences[[n, v]] { return cached }
+        let made = try examples(promptTokens: n).map {
+            try TrainingSequence(model: model, tokens: $0.tokens, cuts: $0.cuts, promptTokens: n, virtualTokens: v)
+        }
+        sequences[[n, v]] = made
+        return made
+    }
+
+    /// The greedy continuations and cuts for N prompt tokens (the cuts leave N + 1 tokens).
+    private func examples(promptTokens n: Int) throws -> [TrainingExamples.Example] {
+        if let cached = examples[n] { return cached }
+        let maker = TrainingExamples(
+            template: template, reply: .selfDistilled(tokens: replyTokens), maxLength: model.config.contextLength,
+            cutsPerSequence: cutsPerQuestion, promptTokens: n, seed: seed)
+        var random = RandomSource(seed: seed)
+        var meter = ProgressMeter(total: questions.count, unit: "questions")
+        var made: [TrainingExamples.Example] = []
+        for (index, question) in questions.enumerated() {
+            let conversation = Conversation(id: "q\(index)", turns: [(.user, question)])
+            if let example = try maker.example(conversation, model: model, tokenizer: tokenizer, random: &random) { made.append(example) }
+            progress(meter.advance("greedy continuation of question \(index + 1) (N = \(n))"))
+        }
+        examples[n] = made
+        return made
+    }
+}
