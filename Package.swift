@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "Example-ActivationAblation", targets: ["Example-ActivationAblation"]),
         .executable(name: "Example-Speedup", targets: ["Example-Speedup"]),
         .executable(name: "Example-GuessAccuracy", targets: ["Example-GuessAccuracy"]),
+        .executable(name: "Example-Sampling", targets: ["Example-Sampling"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -94,6 +95,11 @@ let package = Package(
             name: "Example-GuessAccuracy",
             dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Example-GuessAccuracy",
+            swiftSettings: optimized),
+        .executableTarget(
+            name: "Example-Sampling",
+            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Example-Sampling",
             swiftSettings: optimized),
         .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),

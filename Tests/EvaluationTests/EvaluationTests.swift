@@ -13,7 +13,7 @@ final class EvaluationTests: XCTestCase {
 
     func testShippedFilesAreFoundFromAnyDirectoryAndMissingOnesNamed() throws {
         let root = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(root) }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(root) }
         XCTAssertEqual(ShippedFiles.locate(relative), relative)
         // From a directory inside the checkout (walking up) and from one outside it.
         for directory in [root + "/Sources/Evaluation", FileManager.default.temporaryDirectory.path] {
@@ -141,7 +141,7 @@ final class EvaluationTests: XCTestCase {
             throw XCTSkip("the default model is not present (make model)")
         }
         let root = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(root) }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(root) }
         XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(FileManager.default.temporaryDirectory.path))
 
         let session = try ExperimentSession()
