@@ -65,6 +65,11 @@ experiments: setup
 	python3 Scripts/check-experiment.py Experiments/results/speedup.h5
 	swift run -c release Example-TreeAblation --model "$(MODEL)"
 	python3 Scripts/check-experiment.py Experiments/results/tree-ablation-mt_bench.h5
+	swift run -c release Example-GuessAccuracy --model "$(MODEL)"
+	swift run -c release Example-Sampling --model "$(MODEL)"
+	python3 Scripts/check-experiment.py Experiments/results/sampling.h5
+	swift run -c release Example-HardwareAware --model "$(MODEL)"
+	python3 Scripts/check-experiment.py Experiments/results/hardware-aware.h5
 	swift run -c release Example-ActivationAblation --model "$(MODEL)"
 
 test: setup

@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "Example-Speedup", targets: ["Example-Speedup"]),
         .executable(name: "Example-GuessAccuracy", targets: ["Example-GuessAccuracy"]),
         .executable(name: "Example-Sampling", targets: ["Example-Sampling"]),
+        .executable(name: "Example-HardwareAware", targets: ["Example-HardwareAware"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -100,6 +101,11 @@ let package = Package(
             name: "Example-Sampling",
             dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Example-Sampling",
+            swiftSettings: optimized),
+        .executableTarget(
+            name: "Example-HardwareAware",
+            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Example-HardwareAware",
             swiftSettings: optimized),
         .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),

@@ -153,11 +153,8 @@ struct Sampling: ParsableCommand {
     }
 
     func parseTemperatures() throws -> [Float] {
-        try temperatures.split(separator: ",").map {
-            guard let t = Float($0.trimmingCharacters(in: .whitespaces)), t >= 0, t <= 2 else {
-                throw ValidationError("--temperatures: \"\($0)\" is not a temperature in 0...2")
-            }
-            return t
+        try CommaSeparated.parse(temperatures, option: "--temperatures", expected: "a temperature in 0...2") {
+            Float($0).flatMap { (0...2).contains($0) ? $0 : nil }
         }
     }
 }

@@ -182,14 +182,7 @@ struct TreeAblation: ParsableCommand {
             caption: caption)
     }
 
-    func parseLimits() throws -> [Int] {
-        try limits.split(separator: ",").map {
-            guard let limit = Int($0.trimmingCharacters(in: .whitespaces)), limit >= 2 else {
-                throw ValidationError("--limits: \"\($0)\" is not an input length limit >= 2")
-            }
-            return limit
-        }
-    }
+    func parseLimits() throws -> [Int] { try CommaSeparated.inputLimits(limits) }
 
     /// Nodes per depth key, e.g. "4/3/4".
     func nodesPerDepth(_ tree: DynamicTree) -> String {

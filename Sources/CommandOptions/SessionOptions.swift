@@ -29,8 +29,13 @@ public struct SessionOptions: ParsableArguments {
 
     /// The session these options describe; notes (profiling, fallbacks) go to standard error.
     public func makeSession() throws -> ExperimentSession {
+        try makeSession(arithmetic: compute.arithmetic, threads: compute.threads)
+    }
+
+    /// The same session on another arithmetic and thread count (another "hardware point").
+    public func makeSession(arithmetic: MatrixArithmetic, threads: Int?) throws -> ExperimentSession {
         try ExperimentSession(
             model: model, promptTokens: promptTokens, accuracies: accuracies, guessVocabulary: guessVocab,
-            guessHeadSize: guessHeadSize, arithmetic: compute.arithmetic, threads: compute.threads, progress: note)
+            guessHeadSize: guessHeadSize, arithmetic: arithmetic, threads: threads, progress: note)
     }
 }
