@@ -70,6 +70,7 @@ experiments: setup
 	python3 Scripts/check-experiment.py Experiments/results/sampling.h5
 	swift run -c release Example-HardwareAware --model "$(MODEL)"
 	python3 Scripts/check-experiment.py Experiments/results/hardware-aware.h5
+	swift run -c release Example-Memory --model "$(MODEL)"
 	swift run -c release Example-ActivationAblation --model "$(MODEL)"
 
 test: setup

@@ -42,6 +42,7 @@ let package = Package(
         .executable(name: "Example-GuessAccuracy", targets: ["Example-GuessAccuracy"]),
         .executable(name: "Example-Sampling", targets: ["Example-Sampling"]),
         .executable(name: "Example-HardwareAware", targets: ["Example-HardwareAware"]),
+        .executable(name: "Example-Memory", targets: ["Example-Memory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -106,6 +107,11 @@ let package = Package(
             name: "Example-HardwareAware",
             dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/Example-HardwareAware",
+            swiftSettings: optimized),
+        .executableTarget(
+            name: "Example-Memory",
+            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Example-Memory",
             swiftSettings: optimized),
         .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),

@@ -29,7 +29,7 @@ public struct DraftMerge: Sendable {
     public var draftRows: Int { draftTokens.count }
 
     /// Merges `drafts` into `candidates` laid out by `layout`, appending at most `rowLimit` rows.
-    public init(layout: VerificationLayout, candidates: CandidateTree, drafts: [[Int32]], rowLimit: Int) {
+    public init(layout: VerificationLayout, candidates: CandidateTree, drafts: [[Int32]], rowLimit: Int) throws {
         let base = layout.buffers.nodeIndex.map { layout.slotRows[$0][0] }
         var tokens = candidates.tokens
         var parents = candidates.parents
@@ -62,7 +62,7 @@ public struct DraftMerge: Sendable {
         layoutNodes = candidates.count
         draftTokens = Array(tokens[candidates.count...])
         draftPositions = positions
-        mask = DraftMerge.mask(base: layout.mask, rows: rows, parents: parents, firstDrafted: candidates.count)
+        mask = try DraftMerge.mask(base: layout.mask, rows: rows, parents: parents, firstDrafted: candidates.count)
     }
 
     /// How many leading tokens of `draft` the merged tree holds as a path from the root.
@@ -70,7 +70,7 @@ public struct DraftMerge: Sendable {
 
     /// The layout's mask grown by the drafted rows: a drafted row sees what its parent row sees
     /// (its token ancestors, never a prompt row) and itself.
-    private static func mask(base: AttentionMask, rows: [Int], parents: [Int?], firstDrafted: Int) -> AttentionMask {
+    private static func mask(base: AttentionMask, rows: [Int], parents: [Int?], firstDrafted: Int) throws -> AttentionMask {
         let old = base.batchSize
         let n = old + rows.count - firstDrafted
         guard n > old else { return base }
@@ -84,7 +84,7 @@ public struct DraftMerge: Sendable {
             for j in 0..<n where visible[parentRow * n + j] { visible[row * n + j] = true }
             visible[row * n + row] = true
         }
-        return AttentionMask(batchSize: n, batchVisibility: visible)
+        return try AttentionMask(batchSize: n, batchVisibility: visible)
     }
 }
 

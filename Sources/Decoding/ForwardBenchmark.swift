@@ -132,7 +132,7 @@ extension ForwardBenchmark {
                         _ = try model.forward(tokens: batch, cache: cache, guesses: GuessRows(head: head, rows: Array(0..<n)))
                     }
                     times[m].append(t.secondsSince())
-                    cache.truncate(to: contextLength)
+                    try cache.truncate(to: contextLength)
                 }
             }
             doneWork += Double(n)

@@ -76,7 +76,7 @@ public final class PromptDecoder {
             let nodes = tree.tree(forDepth: depth) ?? TokenTree(unchecked: [], promptTokens: n)
             let buffers = try TreeBuffers(tree: nodes, topK: topK, promptTokens: n, rule: rule)
             layouts.append(
-                VerificationLayout(buffers: buffers, virtualTokens: promptTokens.virtualTokens, attention: promptTokens.attention))
+                try VerificationLayout(buffers: buffers, virtualTokens: promptTokens.virtualTokens, attention: promptTokens.attention))
         }
         let root = try TreeBuffers(tree: TokenTree(unchecked: [], promptTokens: 0), topK: topK, promptTokens: 0)
         self.model = model
@@ -84,7 +84,7 @@ public final class PromptDecoder {
         self.tree = tree
         self.topK = topK
         self.layouts = layouts
-        self.rootOnly = VerificationLayout(buffers: root, virtualTokens: 1, attention: promptTokens.attention)
+        self.rootOnly = try VerificationLayout(buffers: root, virtualTokens: 1, attention: promptTokens.attention)
         self.guessHead = guessHead
         self.drafter = drafter
         self.draftRowLimit = drafter == nil ? 0 : draftRowLimit
@@ -178,7 +178,7 @@ public final class PromptDecoder {
                 positions.append(Int32(length + k))
             }
         }
-        let prefillMask = VerificationLayout.prefillMask(
+        let prefillMask = try VerificationLayout.prefillMask(
             inputCount: length, promptTokens: n, virtualTokens: v, attention: promptTokens.attention)
         let prefillInterventions = passInterventions(0)
         let forwardClock = ContinuousClock.now
@@ -194,7 +194,7 @@ public final class PromptDecoder {
                         + (0..<n).flatMap { k in (0..<v).map { RowRole.promptToken(index: k, virtual: $0) } }))
         let prefillForward = forwardClock.secondsSince()
         observer?.didPrefill(logits: prefillLogits, prompt: prompt, promptTokens: n, virtualTokens: v)
-        cache.truncate(to: length)
+        try cache.truncate(to: length)
         result.topLogits = prefillLogits.row(0).topK(5).map { (token: Int32($0.index), logit: $0.value) }
         var root = policy.firstToken(prefillLogits.row(0))
         var guesses = (0..<n).map { k in guessTokens(prefillLogits, rows: (0..<v).map { 1 + k * v + $0 }) }
@@ -233,7 +233,7 @@ public final class PromptDecoder {
                     treeCandidates = try CandidateTree(buffers: rootOnly.buffers, root: root, guesses: [])
                 }
             }
-            let merge = DraftMerge(layout: layout, candidates: treeCandidates, drafts: drafts, rowLimit: rowLimit)
+            let merge = try DraftMerge(layout: layout, candidates: treeCandidates, drafts: drafts, rowLimit: rowLimit)
             let buffers = layout.buffers
             let candidates = merge.candidates
             var (stepEmbeddings, stepPositions) = try assemble(layout, candidates: treeCandidates, start: start)
@@ -265,7 +265,7 @@ public final class PromptDecoder {
             observer?.didVerify(
                 step: result.steps.count, logits: logits, layout: layout, merge: merge, acceptance: acceptance)
             let keptRows = ([0] + acceptance.path).map { start + nodeRow[$0] }
-            cache.keep(from: start, slots: keptRows)
+            try cache.keep(from: start, slots: keptRows)
 
             let pathTokens = acceptance.path.map { candidates.tokens[$0] }
             if layout.treeDepth > 0 {

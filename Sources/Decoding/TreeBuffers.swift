@@ -132,7 +132,7 @@ public struct TreeBuffers: Sendable, Equatable {
     }
 
     /// The tree attention mask: each slot sees the root, its ancestors and itself.
-    public var attentionMask: AttentionMask { .tree(parents: parents) }
+    public var attentionMask: AttentionMask { get throws { try .tree(parents: parents) } }
 
     /// The token of every slot that holds one, nil for prompt slots: the root slot gets `root`,
     /// a guess slot gets `guesses[distance - 1][rank]`. `guesses` rows are distances 1, 2, ...

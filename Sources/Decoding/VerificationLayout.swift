@@ -55,7 +55,7 @@ public struct VerificationLayout: Sendable {
     }
 
     /// Expands `buffers` for prompt tokens of `virtualTokens` virtual tokens attending as `attention`.
-    public init(buffers: TreeBuffers, virtualTokens: Int, attention: PromptTokens.Attention) {
+    public init(buffers: TreeBuffers, virtualTokens: Int, attention: PromptTokens.Attention) throws {
         precondition(virtualTokens >= 1)
         self.buffers = buffers
         self.virtualTokens = virtualTokens
@@ -95,7 +95,7 @@ public struct VerificationLayout: Sendable {
                 ancestor = buffers.parents[current]
             }
         }
-        mask = AttentionMask(batchSize: n, batchVisibility: visible)
+        mask = try AttentionMask(batchSize: n, batchVisibility: visible)
         logitRows = Array(0..<n)
     }
 
@@ -116,7 +116,7 @@ public struct VerificationLayout: Sendable {
     /// Rows: the inputs in order, then prompt token 0's V rows, prompt token 1's, and so on.
     public static func prefillMask(
         inputCount: Int, promptTokens: Int, virtualTokens: Int, attention: PromptTokens.Attention
-    ) -> AttentionMask {
+    ) throws -> AttentionMask {
         let n = inputCount + promptTokens * virtualTokens
         var visible = [Bool](repeating: false, count: n * n)
         for i in 0..<inputCount { for j in 0...i { visible[i * n + j] = true } }
@@ -131,7 +131,7 @@ public struct VerificationLayout: Sendable {
                 }
             }
         }
-        return AttentionMask(batchSize: n, batchVisibility: visible)
+        return try AttentionMask(batchSize: n, batchVisibility: visible)
     }
 }
 

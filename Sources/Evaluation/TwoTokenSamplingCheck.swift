@@ -43,7 +43,7 @@ public struct TwoTokenSamplingCheck: Sendable {
         for (token, p) in first {
             let next = try model.forward(tokens: [token], cache: cache)
             for (second, q) in Sampler.distribution(next.last, sampling) where q > 0 { expected[[token, second], default: 0] += p * q }
-            cache.truncate(to: prompt.count)
+            try cache.truncate(to: prompt.count)
         }
         self.expected = expected
         coveredMass = expected.values.reduce(0, +)

@@ -12,9 +12,16 @@ public struct AttentionMask: Sendable, Equatable {
     /// prefix pass, each cut's rows limited to the slots before their cut.
     public var cacheSlotLimits: [Int]?
 
-    /// A mask from an explicit visibility matrix.
-    public init(batchSize: Int, batchVisibility: [Bool]) {
-        precondition(batchVisibility.count == batchSize * batchSize)
+    /// A mask from an explicit visibility matrix; throws unless it has batchSize x batchSize
+    /// entries.
+    public init(batchSize: Int, batchVisibility: [Bool]) throws {
+        guard batchSize >= 0, batchVisibility.count == batchSize * batchSize else {
+            throw ModelError("AttentionMask: \(batchVisibility.count) visibility entries for a batch of \(batchSize) (need \(batchSize) x \(batchSize))")
+        }
+        self.init(unchecked: batchSize, batchVisibility)
+    }
+
+    private init(unchecked batchSize: Int, _ batchVisibility: [Bool]) {
         self.batchSize = batchSize
         self.batchVisibility = batchVisibility
     }
@@ -23,13 +30,16 @@ public struct AttentionMask: Sendable, Equatable {
     public static func causal(_ batchSize: Int) -> AttentionMask {
         var v = [Bool](repeating: false, count: batchSize * batchSize)
         for i in 0..<batchSize { for j in 0...i { v[i * batchSize + j] = true } }
-        return AttentionMask(batchSize: batchSize, batchVisibility: v)
+        return AttentionMask(unchecked: batchSize, v)
     }
 
     /// A tree: token i sees itself and its ancestors; `parents[i]` is the batch index of its
-    /// parent (smaller than i) or nil for a root.
-    public static func tree(parents: [Int?]) -> AttentionMask {
+    /// parent (smaller than i) or nil for a root. Throws for a parent that is not smaller.
+    public static func tree(parents: [Int?]) throws -> AttentionMask {
         let n = parents.count
+        if let bad = parents.indices.first(where: { i in parents[i].map { $0 < 0 || $0 >= i } ?? false }) {
+            throw ModelError("AttentionMask.tree: the parent \(parents[bad]!) of token \(bad) is not an earlier batch token")
+        }
         var v = [Bool](repeating: false, count: n * n)
         for i in 0..<n {
             var node: Int? = i
@@ -38,7 +48,7 @@ public struct AttentionMask: Sendable, Equatable {
                 node = parents[current]
             }
         }
-        return AttentionMask(batchSize: n, batchVisibility: v)
+        return AttentionMask(unchecked: n, v)
     }
 
     /// Independent groups of batch tokens, one after another: token i of `blocks[b]` sees token j
@@ -53,7 +63,7 @@ public struct AttentionMask: Sendable, Equatable {
             }
             start += block.batchSize
         }
-        return AttentionMask(batchSize: n, batchVisibility: v)
+        return AttentionMask(unchecked: n, v)
     }
 
     /// Whether batch token `i` sees batch token `j`.

@@ -51,8 +51,14 @@ public final class KVCache {
         }
     }
 
-    /// Drops every slot from `newCount` on.
-    public func truncate(to newCount: Int) {
+    /// Drops every slot from `newCount` on (nothing when `newCount >= count`). Throws for a
+    /// negative count.
+    public func truncate(to newCount: Int) throws {
+        guard newCount >= 0 else { throw ModelError("KVCache.truncate(to: \(newCount)): a slot count cannot be negative") }
+        dropSlots(from: newCount)
+    }
+
+    private func dropSlots(from newCount: Int) {
         guard newCount < count else { return }
         positions.removeLast(count - newCount)
         for l in 0..<layerCount {
@@ -63,8 +69,16 @@ public final class KVCache {
 
     /// Keeps slots `0..<start` and then only the slots listed in `kept` (ascending, all >= start),
     /// moved down to `start, start+1, ...`; their positions become `start, start+1, ...` too when
-    /// `renumber` is set. Everything else from `start` on is dropped.
-    public func keep(from start: Int, slots kept: [Int], renumber: Bool = true) {
+    /// `renumber` is set. Everything else from `start` on is dropped. Throws, changing nothing,
+    /// when `start` is outside `0...count` or `kept` is not ascending inside `start..<count`.
+    public func keep(from start: Int, slots kept: [Int], renumber: Bool = true) throws {
+        guard (0...count).contains(start) else {
+            throw ModelError("KVCache.keep(from: \(start)): the start is outside the \(count) filled slots")
+        }
+        if let bad = kept.indices.first(where: { kept[$0] < start || kept[$0] >= count || ($0 > 0 && kept[$0] <= kept[$0 - 1]) }) {
+            throw ModelError(
+                "KVCache.keep(from: \(start), slots: ...): slot \(kept[bad]) at index \(bad) is not ascending inside \(start)..<\(count)")
+        }
         for (offset, slot) in kept.enumerated() where slot != start + offset {
             let destination = (start + offset) * width, source = slot * width
             for l in 0..<layerCount {
@@ -75,9 +89,9 @@ public final class KVCache {
             }
             positions[start + offset] = renumber ? Int32(start + offset) : positions[slot]
         }
-        truncate(to: start + kept.count)
+        dropSlots(from: start + kept.count)
     }
 
     /// Removes everything.
-    public func reset() { truncate(to: 0) }
+    public func reset() { dropSlots(from: 0) }
 }

@@ -120,10 +120,10 @@ public struct PromptTokenObjective {
             positions += (0..<rows).map { Int32(cut + $0 / v) }
             limits += [Int](repeating: cut, count: rows)
         }
-        let block = VerificationLayout.prefillMask(inputCount: 0, promptTokens: n, virtualTokens: v, attention: tokens.attention)
+        let block = try VerificationLayout.prefillMask(inputCount: 0, promptTokens: n, virtualTokens: v, attention: tokens.attention)
         var mask = AttentionMask.blockDiagonal([AttentionMask](repeating: block, count: cuts.count))
         mask.cacheSlotLimits = limits
-        defer { cache.truncate(to: length) }
+        defer { try? cache.truncate(to: length) }
 
         let tape = ForwardTape()
         let logits: Logits

@@ -43,11 +43,11 @@ final class DrafterTests: XCTestCase {
     func testMergeFollowsMatchingGuessesAndAppendsTheRest() throws {
         let tree = try TokenTree(nodes: [Node([0], promptTokens: 1), Node([1], promptTokens: 1), Node([0, 0])], promptTokens: 2)
         let buffers = try TreeBuffers(tree: tree, topK: 2, promptTokens: 2)
-        let layout = VerificationLayout(buffers: buffers, virtualTokens: 1, attention: .ensemble)
+        let layout = try VerificationLayout(buffers: buffers, virtualTokens: 1, attention: .ensemble)
         // Guesses: distance 1 ranks 0, 1 = tokens 10, 11; distance 2 rank 0 = token 20.
         let candidates = try CandidateTree(buffers: buffers, root: 1, guesses: [[10, 11], [20, 21]])
         XCTAssertEqual(candidates.tokens, [1, 10, 11, 20])
-        let merge = DraftMerge(layout: layout, candidates: candidates, drafts: [[10, 20, 30, 31], [12]], rowLimit: 8)
+        let merge = try DraftMerge(layout: layout, candidates: candidates, drafts: [[10, 20, 30, 31], [12]], rowLimit: 8)
         // 10 and 20 are already the tree's nodes 1 and 3; 30, 31 hang under node 3; 12 under the root.
         XCTAssertEqual(merge.candidates.tokens, [1, 10, 11, 20, 30, 31, 12])
         XCTAssertEqual(merge.candidates.parents, [nil, 0, 0, 1, 3, 4, 0])
@@ -70,10 +70,10 @@ final class DrafterTests: XCTestCase {
         XCTAssertEqual(seen(n + 1), [rows[0], rows[1], rows[3], n, n + 1])
         XCTAssertEqual(seen(n + 2), [rows[0], n + 2])
         // The row limit keeps the first drafted rows only.
-        let limited = DraftMerge(layout: layout, candidates: candidates, drafts: [[10, 20, 30, 31], [12]], rowLimit: 1)
+        let limited = try DraftMerge(layout: layout, candidates: candidates, drafts: [[10, 20, 30, 31], [12]], rowLimit: 1)
         XCTAssertEqual(limited.draftTokens, [30])
         XCTAssertEqual(limited.candidates.count, 5)
-        let none = DraftMerge(layout: layout, candidates: candidates, drafts: [[10, 20]], rowLimit: 8)
+        let none = try DraftMerge(layout: layout, candidates: candidates, drafts: [[10, 20]], rowLimit: 8)
         XCTAssertEqual(none.draftRows, 0)
         XCTAssertEqual(none.mask, layout.mask)
     }

@@ -77,7 +77,7 @@ final class TokenTreeTests: XCTestCase {
 
     func testAttentionMaskSeesRootAncestorsAndSelf() throws {
         let buffers = try TreeBuffers(tree: smallTree(), topK: 2, promptTokens: 2)
-        let mask = buffers.attentionMask
+        let mask = try buffers.attentionMask
         XCTAssertEqual(mask.batchSize, 9)
         // Slot 8 ([0,-1,-2]) sees 0 root, 2 [0], 5 [0,-1] and itself, nothing else.
         XCTAssertEqual((0..<9).filter { mask.sees(8, $0) }, [0, 2, 5, 8])

@@ -34,6 +34,36 @@ final class ModelErrorTests: XCTestCase {
         XCTAssertThrowsError(try ModelLoader.load(path: path)) { XCTAssertTrue("\($0)".contains("architecture 'mamba' is not supported")) }
     }
 
+    /// Bad indices into the public cache and mask API are named errors that change nothing,
+    /// not traps or writes outside a buffer.
+    func testBadCacheAndMaskIndicesThrow() throws {
+        let model = try ModelLoader.load(path: try TinyModel(.llama).write())
+        let cache = model.makeCache(capacity: 16)
+        _ = try model.forward(tokens: [2, 5, 6, 7, 8], cache: cache)
+        let before = cache.positions
+        for (start, slots) in [(6, [Int]()), (-1, []), (2, [1]), (2, [3, 3]), (2, [4, 3]), (2, [5])] {
+            XCTAssertThrowsError(try cache.keep(from: start, slots: slots), "start \(start), slots \(slots)") {
+                XCTAssertTrue("\($0)".contains("KVCache.keep"), "\($0)")
+            }
+            XCTAssertEqual(cache.positions, before, "a refused keep changes nothing")
+        }
+        XCTAssertThrowsError(try cache.truncate(to: -1)) { XCTAssertTrue("\($0)".contains("negative"), "\($0)") }
+        try cache.truncate(to: 9)
+        XCTAssertEqual(cache.count, 5, "truncating past the end keeps everything")
+        try cache.keep(from: 2, slots: [3, 4])
+        XCTAssertEqual(cache.positions, [0, 1, 2, 3])
+
+        XCTAssertThrowsError(try AttentionMask(batchSize: 3, batchVisibility: [true, false])) {
+            XCTAssertTrue("\($0)".contains("2 visibility entries for a batch of 3"), "\($0)")
+        }
+        for parents in [[nil, 1], [nil, 0, 3], [0], [nil, -1]] as [[Int?]] {
+            XCTAssertThrowsError(try AttentionMask.tree(parents: parents), "\(parents)") {
+                XCTAssertTrue("\($0)".contains("is not an earlier batch token"), "\($0)")
+            }
+        }
+        XCTAssertEqual(try AttentionMask.tree(parents: [nil, 0, 0]).batchVisibility, [true, false, false, true, true, false, true, false, true])
+    }
+
     func testBadInputs() throws {
         var spec = TinyModel(.llama)
         spec.context = 16

@@ -70,7 +70,7 @@ final class TinyModelInvariantTests: XCTestCase {
                 let cache = model.makeCache(capacity: 64)
                 _ = try model.forward(tokens: prefix, cache: cache)
                 let tree = try model.forward(
-                    embeddings: try model.embed(tokens), positions: positions, mask: .tree(parents: parents), cache: cache,
+                    embeddings: try model.embed(tokens), positions: positions, mask: try .tree(parents: parents), cache: cache,
                     logitRows: nil, hook: nil)
 
                 for node in 0..<nodes {
@@ -82,7 +82,7 @@ final class TinyModelInvariantTests: XCTestCase {
 
                 // Keep the deepest node's path, then decode one more token: same as the path alone.
                 let deepest = (0..<nodes).max { path($0).count < path($1).count }!
-                cache.keep(from: prefix.count, slots: path(deepest).map { prefix.count + $0 })
+                try cache.keep(from: prefix.count, slots: path(deepest).map { prefix.count + $0 })
                 XCTAssertEqual(cache.positions, (0..<Int32(prefix.count + path(deepest).count)).map { $0 })
                 let next: Int32 = 7
                 let afterTree = try model.forward(tokens: [next], cache: cache)

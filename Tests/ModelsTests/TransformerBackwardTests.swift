@@ -26,7 +26,7 @@ final class TransformerBackwardTests: XCTestCase {
             // second only those before `cut - 2` (per-row limits, as batched training cuts use).
             let cut = 11
             let positions: [Int32] = [Int32(cut), Int32(cut), Int32(cut + 1), Int32(cut + 1)]
-            var mask = AttentionMask(
+            var mask = try AttentionMask(
                 batchSize: 4,
                 batchVisibility: [
                     true, false, false, false,
@@ -40,7 +40,7 @@ final class TransformerBackwardTests: XCTestCase {
 
             func loss(_ e: [Float]) throws -> Double {
                 let logits = try model.forward(embeddings: e, positions: positions, mask: mask, cache: cache, logitRows: nil)
-                cache.truncate(to: prefix.count)
+                try cache.truncate(to: prefix.count)
                 return zip(logits.values, weightsOfLoss).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             }
 
@@ -48,7 +48,7 @@ final class TransformerBackwardTests: XCTestCase {
             _ = try model.forward(
                 embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: nil, recordingInto: tape)
             let gradient = try model.backward(tape, gradLogits: weightsOfLoss)
-            cache.truncate(to: prefix.count)
+            try cache.truncate(to: prefix.count)
             XCTAssertEqual(gradient.count, embeddings.count)
 
             var worst = 0.0
@@ -73,7 +73,7 @@ final class TransformerBackwardTests: XCTestCase {
             _ = try model.forward(
                 embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: nil, recordingInto: tape2)
             let rowZero = try model.backward(tape2, gradLogits: onlyRowZero)
-            cache.truncate(to: prefix.count)
+            try cache.truncate(to: prefix.count)
             XCTAssertTrue(rowZero[hidden..<(2 * hidden)].allSatisfy { $0 == 0 }, "\(architecture)")
             XCTAssertTrue(rowZero[(2 * hidden)...].allSatisfy { $0 == 0 }, "\(architecture)")
             XCTAssertTrue(rowZero[0..<hidden].contains { $0 != 0 }, "\(architecture)")

@@ -141,13 +141,13 @@ final class TrainingTests: XCTestCase {
 
             // Compact logits are the full layer's at the head's tokens.
             let embeddings = prompt.embeddings
-            let mask = VerificationLayout.prefillMask(inputCount: 0, promptTokens: n, virtualTokens: v, attention: prompt.attention)
+            let mask = try VerificationLayout.prefillMask(inputCount: 0, promptTokens: n, virtualTokens: v, attention: prompt.attention)
             let positions = (0..<(n * v)).map { Int32(tokens.count + $0 / v) }
             let cache = model.makeCache(capacity: 64)
             _ = try model.forward(tokens: tokens, cache: cache)
             let fullLogits = try model.forward(
                 embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: nil, recordingInto: ForwardTape())
-            cache.truncate(to: tokens.count)
+            try cache.truncate(to: tokens.count)
             let compact = try model.forward(
                 embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: nil, head: head, recordingInto: ForwardTape())
             XCTAssertEqual(compact.vocabSize, k)
@@ -166,7 +166,7 @@ final class TrainingTests: XCTestCase {
             let student = try model.forward(
                 embeddings: embeddings, positions: (0..<(n * v)).map { Int32(cut + $0 / v) }, mask: cutMask, cache: sequence.cache,
                 logitRows: nil, head: head, recordingInto: ForwardTape())
-            sequence.cache.truncate(to: tokens.count)
+            try sequence.cache.truncate(to: tokens.count)
             XCTAssertEqual(
                 e.loss, DistillationLoss().evaluate(student: student.values, teacher: compactTeacher, promptTokens: n, virtualTokens: v, vocab: k).loss)
             XCTAssertGreaterThan(e.loss, 0)
