@@ -3,6 +3,7 @@
 #   make demo    install what is missing, fetch the default model, run the demonstration
 #                (generation, then Example-TreeAblation; about 5-8 minutes with the build)
 #   make experiments  every Example-* with its defaults (results under Experiments/results/)
+#   make fuzz    every reader of outside input under libFuzzer, FUZZ_SECONDS (600) each
 #   make test    same setup, then the whole test suite (release build: the real-model tests need it)
 #
 # Everything here is idempotent: apt packages are installed only when missing, the model only
@@ -13,7 +14,7 @@ MODEL ?= $(if $(PPD_MODEL),$(PPD_MODEL),$(HOME)/.cache/ppd/gemma-3-270m-q4_k_m.g
 APT_PACKAGES := libhdf5-dev pkg-config chromium
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: all setup deps model sharegpt build demo experiments test bench clean
+.PHONY: all setup deps model sharegpt build demo experiments fuzz test bench clean
 
 all: build
 
@@ -72,6 +73,22 @@ experiments: setup
 	python3 Scripts/check-experiment.py Experiments/results/hardware-aware.h5
 	swift run -c release Example-Memory --model "$(MODEL)"
 	swift run -c release Example-ActivationAblation --model "$(MODEL)"
+
+# Coverage-guided fuzzing of every reader of outside input (libFuzzer + AddressSanitizer; README
+# "Fuzzing"): FUZZ_SECONDS per reader, seeds from Fuzz/corpus/<reader>, new inputs kept in
+# .build-fuzz/corpus/<reader>, a crash saved as .build-fuzz/crash-<reader>-* and the run stopped.
+# Leak detection is off: Foundation's file reading leaks a 4 KiB buffer for an empty file
+# (FoundationEssentials.readBytesFromFile), which would stop every file reader's run at once.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= gguf tree accuracies vocabulary profile safetensors questions request
+fuzz: deps
+	PPD_FUZZ=1 swift build -c release --build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address --product PPDFuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  PPD_FUZZ_TARGET=$$t .build-fuzz/release/PPDFuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
+	    -print_final_stats=1 -artifact_prefix=.build-fuzz/crash-$$t- .build-fuzz/corpus/$$t Fuzz/corpus/$$t || exit 1; \
+	done
 
 test: setup
 	PPD_MODEL="$(MODEL)" swift test $(SWIFT_TEST_FLAGS)

@@ -127,3 +127,16 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// The fuzz harness (README "Fuzzing", `make fuzz`): built only when PPD_FUZZ is set, in its own
+// build directory, with every module instrumented (`-Xswiftc -sanitize=fuzzer,address`); its
+// entry point (CFuzzDriver) runs libFuzzer's driver.
+if ProcessInfo.processInfo.environment["PPD_FUZZ"] != nil {
+    package.products.append(.executable(name: "PPDFuzz", targets: ["PPDFuzz"]))
+    package.targets += [
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .executableTarget(
+            name: "PPDFuzz", dependencies: ["PPD", "Serving", "CFuzzDriver"], path: "Fuzz/PPDFuzz",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+    ]
+}
