@@ -30,20 +30,27 @@ func kernelTargetCPU() -> String {
 let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelTargetCPU(), "-Ounchecked"])]
 let optimized: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelTargetCPU()])]
 
+/// The examples, one per paper experiment: `Examples/<name>/main.swift` on the umbrella library
+/// and the shared command-line options.
+let examples = [
+    "Example-Speedup", "Example-GuessAccuracy", "Example-TreeAblation", "Example-Sampling", "Example-HardwareAware",
+    "Example-Memory", "Example-ActivationAblation",
+]
+
+func example(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Examples/\(name)", swiftSettings: optimized)
+}
+
 let package = Package(
     name: "PPD",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "PPD", targets: ["PPD"]),
         .executable(name: "ppd", targets: ["ppd"]),
-        .executable(name: "Example-TreeAblation", targets: ["Example-TreeAblation"]),
-        .executable(name: "Example-ActivationAblation", targets: ["Example-ActivationAblation"]),
-        .executable(name: "Example-Speedup", targets: ["Example-Speedup"]),
-        .executable(name: "Example-GuessAccuracy", targets: ["Example-GuessAccuracy"]),
-        .executable(name: "Example-Sampling", targets: ["Example-Sampling"]),
-        .executable(name: "Example-HardwareAware", targets: ["Example-HardwareAware"]),
-        .executable(name: "Example-Memory", targets: ["Example-Memory"]),
-    ],
+    ] + examples.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
@@ -78,41 +85,7 @@ let package = Package(
             name: "ppd",
             dependencies: ["PPD", "Server", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimized),
-        .executableTarget(
-            name: "Example-TreeAblation",
-            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Example-TreeAblation",
-            swiftSettings: optimized),
-        .executableTarget(
-            name: "Example-ActivationAblation",
-            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Example-ActivationAblation",
-            swiftSettings: optimized),
-        .executableTarget(
-            name: "Example-Speedup",
-            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Example-Speedup",
-            swiftSettings: optimized),
-        .executableTarget(
-            name: "Example-GuessAccuracy",
-            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Example-GuessAccuracy",
-            swiftSettings: optimized),
-        .executableTarget(
-            name: "Example-Sampling",
-            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Example-Sampling",
-            swiftSettings: optimized),
-        .executableTarget(
-            name: "Example-HardwareAware",
-            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Example-HardwareAware",
-            swiftSettings: optimized),
-        .executableTarget(
-            name: "Example-Memory",
-            dependencies: ["PPD", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/Example-Memory",
-            swiftSettings: optimized),
+    ] + examples.map(example) + [
         .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], resources: [.copy("Fixtures")]),
