@@ -7,6 +7,7 @@
 // (layers; layer x head heat map) and an HDF5 file with the per-step effects and the activations
 // of a few rows of the unablated run.
 import ArgumentParser
+import CommandOptions
 import Foundation
 import PPD
 
@@ -14,61 +15,30 @@ import PPD
 struct ActivationAblation: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Example-ActivationAblation",
-        abstract: "Ablate layers and heads on the prompt-token rows and measure what happens to PPD's guesses.")
+        abstract: "Ablate layers and heads on the prompt-token rows and measure what happens to PPD's guesses.",
+        discussion: "Writes PREFIX.txt, PREFIX.h5, PREFIX-layers.svg and PREFIX-heads.svg (--out PREFIX, default Experiments/results/activation-ablation-<bench>).")
 
-    @Option(help: "GGUF model (default: $PPD_MODEL or ~/.cache/ppd/gemma-3-270m-q4_k_m.gguf).")
-    var model: String?
-    @Option(help: "Trained prompt tokens (safetensors).")
-    var promptTokens = Defaults.promptTokensPath
-    @Option(help: "Benchmark: mt_bench, alpaca_eval, humaneval or gsm8k.")
-    var bench = "mt_bench"
-    @Option(help: "Number of questions, spread evenly over the benchmark.")
-    var questions = 4
-    @Option(help: "Tokens to generate per question.")
-    var maxTokens = 48
+    @OptionGroup var session: SessionOptions
+    @OptionGroup var selection: BenchmarkOptions
+    @OptionGroup var output: OutputOptions
     @Flag(inversion: .prefixedNo, help: "Also ablate every head of every layer on the prompt rows (the heat map).")
     var heads = true
-    @Option(help: "Output prefix: writes PREFIX.txt, PREFIX.h5, PREFIX-layers.svg, PREFIX-heads.svg (default: Experiments/results/activation-ablation-<bench>).")
-    var out: String?
-    @Option(help: "Matrix arithmetic: int8 or float32.")
-    var arithmetic: MatrixArithmetic = .fastest
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
-
-    func validate() throws {
-        guard questions >= 1, maxTokens >= 2 else { throw ValidationError("--questions must be >= 1 and --max-tokens >= 2") }
-        guard ["mt_bench", "alpaca_eval", "humaneval", "gsm8k"].contains(bench) else {
-            throw ValidationError("--bench must be mt_bench, alpaca_eval, humaneval or gsm8k")
-        }
-    }
 
     func run() throws {
-        let prefix = out ?? "Experiments/results/activation-ablation-\(bench)"
-        let directory = URL(fileURLWithPath: prefix).deletingLastPathComponent().path
-        guard FileManager.default.fileExists(atPath: directory) else { throw ValidationError("--out \(prefix): directory \(directory) does not exist") }
-        guard FileManager.default.fileExists(atPath: promptTokens) else {
-            throw ValidationError("no prompt tokens at \(promptTokens) (run from the repository root, or pass --prompt-tokens)")
-        }
-        let modelPath = try ModelLocation.resolve(model)
-        let file = try GGUFFile(path: modelPath)
-        let tokenizer = try SentencePieceTokenizer(gguf: file)
-        let transformer = try Transformer(file: file, threads: threads, arithmetic: arithmetic)
-        let modelSHA256 = try FileDigest.sha256(ofFile: modelPath)
-        let tokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokens))
-        let guessHead = try Defaults.guessHead(option: nil, size: Defaults.guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { say($0) })?.head
+        let bench = try selection.single()
+        let prefix = try output.prefix(default: "Experiments/results/activation-ablation-\(bench.rawValue)")
+        let s = try session.makeSession()
+        let maxTokens = selection.tokens(default: 48)
         // A chain over every prompt token: each step guesses distances 1...N with the top-1 guesses.
-        let decoder = try PromptDecoder(
-            model: transformer, promptTokens: tokens, tree: try .chain(promptTokens: tokens.count), modelSHA256: modelSHA256,
-            guessHead: guessHead)
-        let all = try QuestionFile.read(Defaults.shippedFile("Experiments/data/\(bench)/question.jsonl"))
-        let picked = stride(from: 0, to: all.count, by: max(1, all.count / questions)).prefix(questions).map { all[$0] }
-        let prompts = picked.map { tokenizer.encode(bench == "humaneval" ? $0.text : PromptTemplate.plain.prompt($0.text)) }
+        let decoder = try s.decoder(tree: try .chain(promptTokens: s.promptTokens.count))
+        let picked = try selection.pick(from: bench, count: selection.questionCount(default: 4))
+        let prompts = s.prompts(picked, from: bench)
 
-        let c = transformer.config
+        let c = s.model.config
         let configurations = try Configuration.all(layers: c.layerCount, heads: heads ? c.heads : 0)
-        let distances = tokens.count
+        let distances = s.promptTokens.count
         var results: [Measurement] = []
-        let started = ContinuousClock.now
+        var meter = ProgressMeter(total: configurations.count, unit: "configurations")
         var baselineTokens: [[Int32]] = []
         let capture = ActivationCapture(layers: [0, c.layerCount / 2, c.layerCount - 1], sites: [.layerOutput])
         let roles = RoleRecorder()
@@ -78,35 +48,31 @@ struct ActivationAblation: ParsableCommand {
                 let scorer = GuessScorer(distances: distances)
                 let extra: [any ActivationIntervention] = index == 0 && question == 0 ? [capture, roles] : []
                 let result = try decoder.generate(
-                    prompt: prompt, options: GenerationOptions(maxTokens: maxTokens, stopTokens: StopTokens.defaults(for: tokenizer.vocabulary)),
-                    policy: GreedyAcceptance(), observer: scorer, interventions: configuration.ablations + extra)
+                    prompt: prompt, options: s.options(maxTokens: maxTokens), policy: GreedyAcceptance(), observer: scorer,
+                    interventions: configuration.ablations + extra)
                 if index == 0 { baselineTokens.append(result.tokens) }
                 measurement.add(result: result, guesses: scorer.guesses, question: question, sameAsBaseline: result.tokens == baselineTokens[question])
             }
             results.append(measurement)
-            let elapsed = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
-            let eta = elapsed / Double(index + 1) * Double(configurations.count - index - 1)
-            say(String(format: "[%d/%d, %.0f s, %.2f configurations/s, ETA %.0f s] %@: tau %.2f, top-1 %@",
-                index + 1, configurations.count, elapsed, Double(index + 1) / elapsed, eta, configuration.name, measurement.tau,
-                measurement.accuracies.map { String(format: "%.2f", $0) }.joined(separator: "/")))
+            note(meter.advance(String(
+                format: "%@: tau %.2f, top-1 %@", configuration.name, measurement.tau,
+                measurement.accuracies.map { String(format: "%.2f", $0) }.joined(separator: "/"))))
         }
 
-        let report = Report(results: results, bench: bench, questions: prompts.count, maxTokens: maxTokens, layers: c.layerCount, heads: heads ? c.heads : 0)
+        let report = Report(
+            results: results, bench: bench.rawValue, questions: prompts.count, maxTokens: maxTokens, layers: c.layerCount, heads: heads ? c.heads : 0)
         let table = report.table()
         print(table, terminator: "")
-        try Data(table.utf8).write(to: URL(fileURLWithPath: prefix + ".txt"), options: .atomic)
+        try OutputOptions.write(table, to: prefix + ".txt")
         try report.layerFigure().write(to: URL(fileURLWithPath: prefix + "-layers.svg"))
         if heads { try report.headFigure().write(to: URL(fileURLWithPath: prefix + "-heads.svg")) }
         try report.writeHDF5(
             prefix + ".h5", capture: capture, roles: roles, questionTexts: picked.map(\.text),
-            attributes: [
-                "format": .string("ppd-activation-ablation/1"), "bench": .string(bench), "max_tokens": .int(Int64(maxTokens)),
-                "model_path": .string(modelPath), "model_sha256": .string(modelSHA256), "prompt_tokens_file": .string(promptTokens),
-                "tree": .string("chain-\(tokens.count)"), "threads": .int(Int64(transformer.pool.threadCount)),
-                "arithmetic": .string(transformer.arithmetic.rawValue), "date": .string(RunInfo.date()),
-                "git_commit": .string(RunInfo.gitCommit()), "command_line": .string(CommandLine.arguments.joined(separator: " ")),
-            ])
-        say("wrote \(prefix).txt, \(prefix).h5, \(prefix)-layers.svg\(heads ? ", \(prefix)-heads.svg" : "")")
+            attributes: s.settings().merging([
+                "format": .string("ppd-activation-ablation/1"), "bench": .string(bench.rawValue), "max_tokens": .int(Int64(maxTokens)),
+                "tree": .string("chain-\(s.promptTokens.count)"),
+            ]) { $1 })
+        note("wrote \(prefix).txt, \(prefix).h5, \(prefix)-layers.svg\(heads ? ", \(prefix)-heads.svg" : "")")
     }
 }
 
@@ -344,6 +310,3 @@ struct Report {
 extension String {
     func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }
-
-func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-extension MatrixArithmetic: ExpressibleByArgument {}
