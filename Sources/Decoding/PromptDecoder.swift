@@ -73,12 +73,12 @@ public final class PromptDecoder {
         let n = tree.promptTokens
         var layouts: [VerificationLayout] = []
         for depth in 0...n {
-            let nodes = tree.tree(forDepth: depth) ?? TokenTree(unchecked: [], promptTokens: n)
+            let nodes = tree.tree(forDepth: depth) ?? TokenTree.empty(promptTokens: n)
             let buffers = try TreeBuffers(tree: nodes, topK: topK, promptTokens: n, rule: rule)
             layouts.append(
                 try VerificationLayout(buffers: buffers, virtualTokens: promptTokens.virtualTokens, attention: promptTokens.attention))
         }
-        let root = try TreeBuffers(tree: TokenTree(unchecked: [], promptTokens: 0), topK: topK, promptTokens: 0)
+        let root = try TreeBuffers(tree: TokenTree.empty(promptTokens: 0), topK: topK, promptTokens: 0)
         self.model = model
         self.promptTokens = promptTokens
         self.tree = tree

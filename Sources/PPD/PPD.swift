@@ -1,4 +1,5 @@
 @_exported import Decoding
+@_exported import Trees
 @_exported import Evaluation
 @_exported import GGUF
 @_exported import Kernels

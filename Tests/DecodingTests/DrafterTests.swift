@@ -1,4 +1,5 @@
 @testable import Decoding
+@testable import Trees
 import Foundation
 import Models
 import TestSupport

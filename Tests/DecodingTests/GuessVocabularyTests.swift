@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import Decoding
+@testable import Trees
 
 final class GuessVocabularyTests: XCTestCase {
     func testMostFrequentFirstTiesBySmallerIdAndCoverage() throws {

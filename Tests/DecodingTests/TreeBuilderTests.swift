@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import Decoding
+@testable import Trees
 
 final class TreeBuilderTests: XCTestCase {
     /// The test vector: Vicuna-7B's accuracies and the paper builder's trees for L = 60 and 105.

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import Decoding
+@testable import Trees
 
 final class TreeSizingTests: XCTestCase {
     private func profile(_ seconds: [Double]) -> CostProfile {

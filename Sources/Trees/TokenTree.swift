@@ -63,6 +63,9 @@ public struct TokenTree: Sendable, Equatable {
     }
 
     /// A tree known to be valid.
+    /// A tree without nodes: a step with no guesses (the root and its prompt tokens only).
+    public static func empty(promptTokens: Int) -> TokenTree { TokenTree(unchecked: [], promptTokens: promptTokens) }
+
     init(unchecked nodes: [Node], promptTokens: Int) {
         self.nodes = nodes
         self.promptTokens = promptTokens
