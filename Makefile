@@ -72,6 +72,8 @@ experiments: setup
 	swift run -c release Example-HardwareAware --model "$(MODEL)"
 	python3 Scripts/check-experiment.py Experiments/results/hardware-aware.h5
 	swift run -c release Example-Memory --model "$(MODEL)"
+	swift run -c release Example-SpeculativeCombo --model "$(MODEL)"
+	python3 Scripts/check-experiment.py Experiments/results/speculative-combo.h5
 	swift run -c release Example-ActivationAblation --model "$(MODEL)"
 
 # Coverage-guided fuzzing of every reader of outside input (libFuzzer + AddressSanitizer; README
