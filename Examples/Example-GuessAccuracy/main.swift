@@ -73,7 +73,10 @@ struct GuessAccuracy: ParsableCommand {
     /// The sets to measure: the session's tokens over the full vocabulary and on the guess head,
     /// the text initialisation, the shipped V = 2 and V = 3 runs, and every `--tokens` file.
     func tokenSets(_ s: ExperimentSession) throws -> [(name: String, file: String, tokens: PromptTokens, head: GuessHead?)] {
-        let stem = { (path: String) in URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
+        // Short names for the legend: the file's stem without the model's prefix.
+        let stem = { (path: String) in
+            URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent.replacingOccurrences(of: "gemma-3-270m-", with: "")
+        }
         var sets: [(name: String, file: String, tokens: PromptTokens, head: GuessHead?)] = [(stem(s.promptTokensPath), s.promptTokensPath, s.promptTokens, nil)]
         if let head = s.guess?.head { sets.append((stem(s.promptTokensPath) + " (guess head)", s.promptTokensPath, s.promptTokens, head)) }
         let count = s.promptTokens.count

@@ -134,6 +134,11 @@ struct HardwareAware: ParsableCommand {
             tau.append(.init(name: "\(name) (measured)", points: result.methods.dropFirst().map { (x: $0.summary.meanRows, y: $0.summary.tau) }, line: false))
             highlights.append((curve.best.meanRows, curve.best.predictedSpeedup, "best on \(name): N = \(curve.best.tree.promptTokens), L = \(curve.best.size)"))
         }
+        // One mark when every point chose the same tree.
+        let choices = Set(curves.map { "N = \($0.best.tree.promptTokens), L = \($0.best.size)" })
+        if curves.count > 1, choices.count == 1, let first = highlights.first {
+            highlights = [(first.x, first.y, "best on all \(curves.count) points: \(choices.first!)")]
+        }
         return LinePlot(
             title: "Hardware-aware tree size: speedup and tokens per step against rows per step", xLabel: "batch rows per verification step (mean)",
             panels: [
