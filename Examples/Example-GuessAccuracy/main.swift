@@ -40,7 +40,7 @@ struct GuessAccuracy: ParsableCommand {
         let questions = try selection.pick(from: bench, count: selection.questionCount(default: 20))
         let evaluation = try GuessAccuracyEvaluation(
             model: s.model, tokenizer: s.tokenizer, questions: questions.map(\.text), template: .plain,
-            replyTokens: selection.tokens(default: 64), cutsPerQuestion: cuts, seed: seed, progress: note)
+            replyTokens: selection.tokens(default: 64), cutsPerQuestion: cuts, seed: seed, modelSHA256: s.modelSHA256, progress: note)
 
         var results: [(name: String, file: String, virtualTokens: Int, rankedAmong: String, result: GuessAccuracyEvaluation.Result)] = []
         for set in try tokenSets(s) {

@@ -40,6 +40,8 @@ public final class GuessAccuracyEvaluation {
     public let replyTokens: Int
     public let cutsPerQuestion: Int
     public let seed: UInt64
+    /// The model file's SHA-256, checked against each set's `base_model_sha256` (nil: not checked).
+    public let modelSHA256: String?
     private let progress: (String) -> Void
     private var examples: [Int: [TrainingExamples.Example]] = [:]
     private var sequences: [[Int]: [TrainingSequence]] = [:]
@@ -48,7 +50,8 @@ public final class GuessAccuracyEvaluation {
     /// gets a line per prepared question with rate and ETA.
     public init(
         model: Transformer, tokenizer: SentencePieceTokenizer, questions: [String], template: PromptTemplate = .plain,
-        replyTokens: Int = 64, cutsPerQuestion: Int = 16, seed: UInt64 = 0, progress: @escaping (String) -> Void = { _ in }
+        replyTokens: Int = 64, cutsPerQuestion: Int = 16, seed: UInt64 = 0, modelSHA256: String? = nil,
+        progress: @escaping (String) -> Void = { _ in }
     ) throws {
         guard !questions.isEmpty else { throw EvaluationError("a guess-accuracy evaluation needs at least one question") }
         guard replyTokens >= 2, cutsPerQuestion >= 1 else {
@@ -61,13 +64,15 @@ public final class GuessAccuracyEvaluation {
         self.replyTokens = replyTokens
         self.cutsPerQuestion = cutsPerQuestion
         self.seed = seed
+        self.modelSHA256 = modelSHA256
         self.progress = progress
     }
 
     /// The accuracy of `tokens` by distance and rank; with `head`, guesses are ranked among the
-    /// head's tokens only (as `ppd generate` ranks them).
+    /// head's tokens only (as `ppd generate` ranks them). Throws for tokens of another width or,
+    /// when the evaluation knows the model's hash, tokens trained for another model.
     public func accuracy(of tokens: PromptTokens, rankedAmong head: GuessHead? = nil) throws -> Result {
-        try tokens.validate(for: model, modelSHA256: nil)
+        try tokens.validate(for: model, modelSHA256: modelSHA256)
         let prepared = try sequences(promptTokens: tokens.count, virtualTokens: tokens.virtualTokens)
         var allowed: [Bool]?
         if let head {

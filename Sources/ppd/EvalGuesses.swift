@@ -80,7 +80,7 @@ struct EvalGuesses: ParsableCommand {
         let loaded = try QuestionFile.read(Defaults.shippedFile(questions), limit: count).map(\.text)
         let evaluation = try GuessAccuracyEvaluation(
             model: transformer, tokenizer: tokenizer, questions: loaded, template: promptTemplate, replyTokens: replyTokens,
-            cutsPerQuestion: cuts, seed: seed, progress: { note($0) })
+            cutsPerQuestion: cuts, seed: seed, modelSHA256: modelSHA256, progress: { note($0) })
         let guessVocabulary = try Defaults.guessHead(
             option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { note($0) })
         let result = try evaluation.accuracy(of: tokens, rankedAmong: guessVocabulary?.head)
