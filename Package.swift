@@ -97,6 +97,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models", "Decoding", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Decoding", "Models", "Store", "Training", "Tokenizer", "GGUF", "TestSupport"]),
         .testTarget(name: "PPDTests", dependencies: ["PPD", "TestSupport"]),
+        .testTarget(
+            name: "CommandOptionsTests",
+            dependencies: ["CommandOptions", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "PPD"], exclude: ["Scripts"]),
     ],
     swiftLanguageModes: [.v5]
