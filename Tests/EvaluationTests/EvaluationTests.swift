@@ -159,5 +159,19 @@ final class EvaluationTests: XCTestCase {
         let back = try ExperimentResultFile.read(from: path)
         XCTAssertEqual(back.settings["model_sha256"], .string(session.modelSHA256))
         XCTAssertEqual(back.methods.map(\.summary.tokens), results.map(\.tokens))
+
+        // The layout check users run with h5py (make demo, make experiments) accepts the file.
+        let script = try ShippedFiles.require("Scripts/check-experiment.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("layout ok"), text)
     }
 }
