@@ -13,19 +13,11 @@ public struct SessionOptions: ParsableArguments {
     @Option(help: "Their guess-accuracy table (default: <prompt tokens stem>-accuracy.json beside them).")
     public var accuracies: String?
 
-    @Option(help: "Guess vocabulary for the prompt rows (ppd guess-vocab), or \"none\". Default: the shipped one when it fits the model.")
-    public var guessVocab: String?
-
-    @Option(help: "Tokens of the guess head: the most frequent of the guess vocabulary.")
-    public var guessHeadSize = Defaults.guessHeadSize
+    @OptionGroup public var guess: GuessHeadOptions
 
     @OptionGroup public var compute: ComputeOptions
 
     public init() {}
-
-    public func validate() throws {
-        guard guessHeadSize >= 1 else { throw ValidationError("--guess-head-size must be >= 1") }
-    }
 
     /// The session these options describe; notes (profiling, fallbacks) go to standard error.
     public func makeSession() throws -> ExperimentSession {
@@ -35,7 +27,7 @@ public struct SessionOptions: ParsableArguments {
     /// The same session on another arithmetic and thread count (another "hardware point").
     public func makeSession(arithmetic: MatrixArithmetic, threads: Int?) throws -> ExperimentSession {
         try ExperimentSession(
-            model: model, promptTokens: promptTokens, accuracies: accuracies, guessVocabulary: guessVocab,
-            guessHeadSize: guessHeadSize, arithmetic: arithmetic, threads: threads, progress: note)
+            model: model, promptTokens: promptTokens, accuracies: accuracies, guessVocabulary: guess.guessVocab,
+            guessHeadSize: guess.guessHeadSize, arithmetic: arithmetic, threads: threads, progress: note)
     }
 }

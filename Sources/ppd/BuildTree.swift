@@ -33,10 +33,7 @@ struct BuildTree: ParsableCommand {
     var maxRows = 48
     @Flag(help: "Measure the cost profile again even if one is cached (--auto).")
     var remeasure = false
-    @Option(help: "Guess vocabulary whose head prices the prompt rows (--auto), or \"none\" (every row priced with the full output layer). Default: the shipped vocabulary when present.")
-    var guessVocab: String?
-    @Option(help: "Tokens of the guess head (--auto).")
-    var guessHeadSize = Defaults.guessHeadSize
+    @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
     @OptionGroup(title: "Computation")
     var compute: ComputeOptions
     @Option(help: "Write an SVG of predicted speedup and tokens per step against tree size (--auto).")
@@ -89,8 +86,7 @@ struct BuildTree: ParsableCommand {
         let path = try ModelLocation.resolve(model)
         let transformer = try Transformer(file: try GGUFFile(path: path), threads: compute.threads, arithmetic: compute.arithmetic)
         let sha = try FileDigest.sha256(ofFile: path)
-        let guessHead = try Defaults.guessHead(
-            option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: sha, note: { note($0) })?.head
+        let guessHead = try guess.head(model: transformer, modelSHA256: sha, note: { note($0) })?.head
         let (profile, profileURL, _) = try Defaults.costProfile(
             model: transformer, modelPath: path, modelSHA256: sha, maxRows: maxRows, guessHead: guessHead, remeasure: remeasure,
             progress: { note($0) })

@@ -34,10 +34,7 @@ struct EvalGuesses: ParsableCommand {
     var seed: UInt64 = 0
     @OptionGroup(title: "Computation")
     var compute: ComputeOptions
-    @Option(help: "Rank guesses among the --guess-head-size most frequent tokens of this guess vocabulary (ppd guess-vocab), as `ppd generate` does, or \"none\" for the full vocabulary. Default: the shipped vocabulary when present and made for this model (as `ppd generate`), else none.")
-    var guessVocab: String?
-    @Option(help: "How many of the guess vocabulary's tokens (with --guess-vocab).")
-    var guessHeadSize = Defaults.guessHeadSize
+    @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
     @Flag(help: "Print the result as JSON.")
     var json = false
     @Option(help: "Write the per-rank accuracy table (JSON) here.")
@@ -81,8 +78,7 @@ struct EvalGuesses: ParsableCommand {
         let evaluation = try GuessAccuracyEvaluation(
             model: transformer, tokenizer: tokenizer, questions: loaded, template: promptTemplate, replyTokens: replyTokens,
             cutsPerQuestion: cuts, seed: seed, modelSHA256: modelSHA256, progress: { note($0) })
-        let guessVocabulary = try Defaults.guessHead(
-            option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { note($0) })
+        let guessVocabulary = try guess.head(model: transformer, modelSHA256: modelSHA256, note: { note($0) })
         let result = try evaluation.accuracy(of: tokens, rankedAmong: guessVocabulary?.head)
         let (accuracy, loss, scored) = (result.perRank, result.meanLoss, result.cuts)
         let report: [String: Any] = [

@@ -39,11 +39,7 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Most rows per step for drafted tokens that are not already in the tree (default: --lookup-length x --lookup-branches).")
     var draftRows: Int?
 
-    @Option(help: "Guess vocabulary (ppd-guess-vocab/1 JSON from `ppd guess-vocab`), or \"none\": prompt-token rows then rank their guesses among its --guess-head-size most frequent tokens, which makes a step cheaper and never changes the output. Default: the shipped vocabulary (\(Defaults.guessVocabularyPath)) when present, else none.")
-    var guessVocab: String?
-
-    @Option(help: "Tokens of the guess head: the most frequent of the guess vocabulary.")
-    var guessHeadSize = Defaults.guessHeadSize
+    @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
 
     @Option(help: "Acceptance policy: greedy, typical or rejection (default: greedy at temperature 0, else rejection).")
     var policy: AcceptancePolicyKind?
@@ -73,7 +69,6 @@ struct PromptDecodingOptions: ParsableArguments {
         guard promptTokenCount >= 1 else { throw ValidationError("--prompt-token-count must be >= 1") }
         guard virtualTokens >= 1 else { throw ValidationError("--virtual-tokens must be >= 1") }
         guard traceLogits >= -1 else { throw ValidationError("--trace-logits must be -1, 0 or a top-k count") }
-        guard guessHeadSize >= 1 else { throw ValidationError("--guess-head-size must be >= 1") }
         if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil || lookup != nil) {
             throw ValidationError("--prompt-tokens, --tree, --policy, --lookup and --trace need --ppd")
         }
@@ -142,7 +137,7 @@ struct PromptDecodingOptions: ParsableArguments {
 
     /// The guess head of `--guess-vocab` and `--guess-head-size`, with its file (nil for none).
     func loadGuessHead(model: Transformer, modelSHA256: String?) throws -> (head: GuessHead, file: String)? {
-        try Defaults.guessHead(option: guessVocab, size: guessHeadSize, model: model, modelSHA256: modelSHA256, note: { note($0) })
+        try guess.head(model: model, modelSHA256: modelSHA256, note: { note($0) })
     }
 
     /// The tree: read from `--tree`, the hardware-aware choice for `--tree auto` (pricing prompt

@@ -76,10 +76,7 @@ struct Train: ParsableCommand {
     var recut = false
     @Option(help: "Matrix arithmetic of the frozen model's own passes: the self-distilled replies, the teacher distributions and the prefix keys and values the prompt rows attend to. int8 (the default where the CPU has AVX-512 VNNI or AVX2) is what `ppd generate` runs; float32 is the exact reference. The prompt rows' forward and backward passes are always float32.")
     var teacherArithmetic: MatrixArithmetic = .fastest
-    @Option(help: "Guess vocabulary (ppd-guess-vocab/1 JSON), or \"none\": the prompt rows' logits, loss and guess ranks then cover only its --guess-head-size most frequent tokens, the guess head `ppd generate --ppd` ranks their guesses with (a row then costs a sixteenth of the output layer at 16384 tokens). \"none\": the full vocabulary, the paper's objective. Default: the shipped vocabulary (\(Defaults.guessVocabularyPath)) when present, else none.")
-    var guessVocab: String?
-    @Option(help: "Tokens of the guess head (with a guess vocabulary).")
-    var guessHeadSize = Defaults.guessHeadSize
+    @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
 
     func validate() throws {
         guard PromptTemplate.named(template) != nil else {
@@ -99,7 +96,7 @@ struct Train: ParsableCommand {
         let modelSHA256 = try FileDigest.sha256(ofFile: path)
         // The frozen model's own passes (replies, teacher rows, prefix keys and values) run as `ppd generate` runs them.
         let teacher = teacherArithmetic == .float32 ? transformer : try Transformer(file: file, threads: threads, arithmetic: teacherArithmetic)
-        let guessHead = try Defaults.guessHead(option: guessVocab, size: guessHeadSize, model: transformer, modelSHA256: modelSHA256, note: { log($0) })
+        let guessHead = try guess.head(model: transformer, modelSHA256: modelSHA256, note: { log($0) })
         if let guessHead { log("prompt rows over the guess head: the \(guessHead.head.tokens.count) most frequent tokens of \(guessHead.file)") }
         let clock = ContinuousClock.now
 
