@@ -79,8 +79,9 @@ experiments: setup
 # Coverage-guided fuzzing of every reader of outside input (libFuzzer + AddressSanitizer; README
 # "Fuzzing"): FUZZ_SECONDS per reader, seeds from Fuzz/corpus/<reader>, new inputs kept in
 # .build-fuzz/corpus/<reader>, a crash saved as .build-fuzz/crash-<reader>-* and the run stopped.
-# Leak detection is off: Foundation's file reading leaks a 4 KiB buffer for an empty file
-# (FoundationEssentials.readBytesFromFile), which would stop every file reader's run at once.
+# Leak detection is off (libFuzzer's and LeakSanitizer's at exit): Foundation's file reading leaks
+# a 4 KiB buffer for an empty file (FoundationEssentials.readBytesFromFile), which would stop every
+# file reader's run at once.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= gguf tree accuracies vocabulary profile safetensors questions request
 fuzz: deps
@@ -88,7 +89,7 @@ fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build-fuzz/corpus/$$t; \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
-	  PPD_FUZZ_TARGET=$$t .build-fuzz/release/PPDFuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
+	  ASAN_OPTIONS=detect_leaks=0 PPD_FUZZ_TARGET=$$t .build-fuzz/release/PPDFuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
 	    -print_final_stats=1 -artifact_prefix=.build-fuzz/crash-$$t- .build-fuzz/corpus/$$t Fuzz/corpus/$$t || exit 1; \
 	done
 
