@@ -174,7 +174,7 @@ public final class PromptDecoder {
         var positions = (0..<Int32(length)).map { $0 }
         for k in 0..<n {
             for virtual in 0..<v {
-                embeddings += promptTokens.embedding(promptToken: k, virtual: virtual)
+                embeddings += try promptTokens.embedding(promptToken: k, virtual: virtual)
                 positions.append(Int32(length + k))
             }
         }
@@ -335,7 +335,7 @@ public final class PromptDecoder {
         for row in 0..<layout.count {
             let slot = layout.rowSlot[row]
             if case .promptToken(let index) = buffers.source[slot] {
-                embeddings += promptTokens.embedding(promptToken: index, virtual: layout.rowVirtual[row])
+                embeddings += try promptTokens.embedding(promptToken: index, virtual: layout.rowVirtual[row])
             } else {
                 embeddings += tokenEmbeddings[nextToken * hidden..<(nextToken + 1) * hidden]
                 nextToken += 1

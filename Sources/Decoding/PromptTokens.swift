@@ -62,9 +62,12 @@ public struct PromptTokens: Sendable, Equatable {
     /// Embedding rows in all: `count * virtualTokens`.
     public var rows: Int { count * virtualTokens }
 
-    /// The embedding of virtual token `virtual` of prompt token `promptToken` (hiddenSize floats).
-    public func embedding(promptToken: Int, virtual: Int) -> ArraySlice<Float> {
-        precondition(promptToken >= 0 && promptToken < count && virtual >= 0 && virtual < virtualTokens)
+    /// The embedding of virtual token `virtual` of prompt token `promptToken` (hiddenSize floats);
+    /// throws for an index outside `count` x `virtualTokens`.
+    public func embedding(promptToken: Int, virtual: Int) throws -> ArraySlice<Float> {
+        guard (0..<count).contains(promptToken), (0..<virtualTokens).contains(virtual) else {
+            throw PromptTokensError(.indexOutOfRange(promptToken: promptToken, virtual: virtual, count: count, virtualTokens: virtualTokens))
+        }
         let start = (promptToken * virtualTokens + virtual) * hiddenSize
         return embeddings[start..<start + hiddenSize]
     }
@@ -258,6 +261,8 @@ public struct PromptTokensError: Error, CustomStringConvertible, Equatable, Send
         case modelHashMismatch(promptTokens: String, model: String)
         /// An embedding row holds NaN or infinity.
         case nonFinite(row: Int)
+        /// An index outside the prompt tokens and their virtual tokens.
+        case indexOutOfRange(promptToken: Int, virtual: Int, count: Int, virtualTokens: Int)
     }
 
     /// What is wrong.
@@ -294,6 +299,8 @@ public struct PromptTokensError: Error, CustomStringConvertible, Equatable, Send
             return prefix + "\(rows) embedding rows are not \(prompt) x \(virtualTokens) virtual tokens"
         case .hiddenSizeMismatch(let promptTokens, let model):
             return prefix + "prompt tokens have hidden size \(promptTokens) but the model's is \(model)"
+        case .indexOutOfRange(let promptToken, let virtual, let count, let virtualTokens):
+            return prefix + "no embedding for prompt token \(promptToken), virtual token \(virtual): there are \(count) x \(virtualTokens)"
         case .modelHashMismatch(let promptTokens, let model):
             return prefix + "prompt tokens were trained for model sha256 \(promptTokens) but the model's is \(model)"
         case .nonFinite(let row):

@@ -132,7 +132,10 @@ final class PromptTokensTests: XCTestCase {
         let variance = big.embeddings.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(big.embeddings.count)
         XCTAssertEqual(mean, 0, accuracy: 0.02)
         XCTAssertEqual(variance.squareRoot(), 0.5, accuracy: 0.02)
-        XCTAssertEqual(a.embedding(promptToken: 1, virtual: 1), a.embeddings[(1 * 2 + 1) * 17..<(1 * 2 + 2) * 17])
+        XCTAssertEqual(try a.embedding(promptToken: 1, virtual: 1), a.embeddings[(1 * 2 + 1) * 17..<(1 * 2 + 2) * 17])
+        for (k, v) in [(-1, 0), (3, 0), (0, 2), (0, -1)] {
+            XCTAssertThrowsError(try a.embedding(promptToken: k, virtual: v)) { XCTAssertTrue("\($0)".contains("no embedding for prompt token \(k)"), "\($0)") }
+        }
     }
 
     func testInitChecksSizes() throws {
@@ -235,7 +238,7 @@ final class PromptTokensTests: XCTestCase {
         for (row, source) in [0, 1, 2, 0].enumerated() {
             let expected = Array(table[source * hidden..<(source + 1) * hidden])
             XCTAssertEqual(
-                Array(tokens.embedding(promptToken: row / 2, virtual: row % 2)).map(\.bitPattern), expected.map(\.bitPattern))
+                Array(try tokens.embedding(promptToken: row / 2, virtual: row % 2)).map(\.bitPattern), expected.map(\.bitPattern))
         }
         // Default count: one prompt token per id.
         let one = try PromptTokens.fromText(tokenIDs: ids, virtualTokens: 1, model: model)
