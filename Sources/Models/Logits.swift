@@ -26,8 +26,12 @@ public struct Logits: Sendable {
     /// Keeps the model from reusing `values`' storage while these logits exist.
     let lease: LogitsRecycler.Lease?
 
-    /// Full rows of `vocabSize` logits each, in order.
-    public init(rows: [Int], vocabSize: Int, values: [Float]) {
+    /// Full rows of `vocabSize` logits each, in order; throws unless `values` holds exactly
+    /// `rows.count` x `vocabSize` floats.
+    public init(rows: [Int], vocabSize: Int, values: [Float]) throws {
+        guard vocabSize >= 0, values.count == rows.count * vocabSize else {
+            throw ModelError("Logits: \(values.count) values for \(rows.count) rows of \(vocabSize) (need \(rows.count * vocabSize))")
+        }
         self.init(rows: rows, vocabSize: vocabSize, values: values, lease: nil)
     }
 

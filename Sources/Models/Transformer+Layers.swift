@@ -153,7 +153,7 @@ extension Transformer {
             for j in 0..<c.hiddenSize { selected[k * c.hiddenSize + j] = x[row * c.hiddenSize + j] }
         }
         tape?.finalInput = selected
-        guard outputLayer else { return Logits(rows: outputRows, vocabSize: 0, values: []) }
+        guard outputLayer else { return Logits(rows: outputRows, vocabSize: 0, values: [], lease: nil) }
         Norms.rmsNorm(&selected, rows: outputRows.count, width: c.hiddenSize, weight: weights.outputNorm, eps: c.rmsEps)
         // Logits are written in full by the products below: no zeroing of megabytes per step.
         let guessRows = Set(guesses?.rows ?? []), bestRows = Set(bestTokenRows)

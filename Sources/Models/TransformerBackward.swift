@@ -95,7 +95,7 @@ extension Transformer {
             }
         }
         tape.outputHead = head
-        return Logits(rows: tape.outputRows, vocabSize: k, values: compact)
+        return Logits(rows: tape.outputRows, vocabSize: k, values: compact, lease: nil)
     }
 
     /// Throws for `.int8` arithmetic: a tape's backward differentiates the float32 products.

@@ -62,6 +62,11 @@ final class ModelErrorTests: XCTestCase {
             }
         }
         XCTAssertEqual(try AttentionMask.tree(parents: [nil, 0, 0]).batchVisibility, [true, false, false, true, true, false, true, false, true])
+
+        XCTAssertThrowsError(try Logits(rows: [0, 1], vocabSize: 4, values: [1, 2, 3])) {
+            XCTAssertTrue("\($0)".contains("3 values for 2 rows of 4"), "\($0)")
+        }
+        XCTAssertEqual(try Logits(rows: [0, 1], vocabSize: 2, values: [1, 2, 4, 3]).bestToken(ofRow: 1).token, 0)
     }
 
     func testBadInputs() throws {
