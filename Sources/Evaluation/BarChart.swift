@@ -31,8 +31,6 @@ public struct BarChart: Sendable {
         self.caption = caption
     }
 
-    private static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-
     /// The chart as SVG text.
     public func svg() -> String {
         let width = 760.0, height = 420.0, top = 64.0, left = 70.0, right = 190.0, plotHeight = 290.0
@@ -57,7 +55,7 @@ public struct BarChart: Sendable {
                 let value = series.values[c]
                 let x = x0 + Double(s) * barWidth
                 let (y, base) = (py(max(value, 0)), py(min(value, 0)))
-                out += "<rect x=\"\(LinePlot.f(x))\" y=\"\(LinePlot.f(y))\" width=\"\(LinePlot.f(barWidth * 0.92))\" height=\"\(LinePlot.f(base - y))\" fill=\"\(Self.palette[s % Self.palette.count])\"/>"
+                out += "<rect x=\"\(LinePlot.f(x))\" y=\"\(LinePlot.f(y))\" width=\"\(LinePlot.f(barWidth * 0.92))\" height=\"\(LinePlot.f(base - y))\" fill=\"\(SVGFigure.color(s))\"/>"
                 out += "<text x=\"\(LinePlot.f(x + barWidth * 0.46))\" y=\"\(LinePlot.f(y - 3))\" text-anchor=\"middle\" font-size=\"9\">\(String(format: "%.2f", value))</text>\n"
             }
             out += "<text x=\"\(LinePlot.f(left + (Double(c) + 0.5) * groupWidth))\" y=\"\(LinePlot.f(top + plotHeight + 16))\" text-anchor=\"middle\">\(LinePlot.escape(category))</text>\n"
@@ -68,7 +66,7 @@ public struct BarChart: Sendable {
         out += "<text transform=\"translate(18 \(LinePlot.f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(LinePlot.escape(yLabel))</text>\n"
         for (s, series) in series.enumerated() {
             let ly = top + 14 + Double(s) * 18
-            out += "<rect x=\"\(LinePlot.f(left + plotWidth + 12))\" y=\"\(LinePlot.f(ly - 9))\" width=\"12\" height=\"12\" fill=\"\(Self.palette[s % Self.palette.count])\"/>"
+            out += "<rect x=\"\(LinePlot.f(left + plotWidth + 12))\" y=\"\(LinePlot.f(ly - 9))\" width=\"12\" height=\"12\" fill=\"\(SVGFigure.color(s))\"/>"
             out += "<text x=\"\(LinePlot.f(left + plotWidth + 30))\" y=\"\(LinePlot.f(ly + 1))\">\(LinePlot.escape(series.name))</text>\n"
         }
         return out + "</svg>\n"

@@ -61,6 +61,12 @@ public final class ExperimentSession {
         self.model = try Transformer(file: modelFile, threads: threads, arithmetic: arithmetic)
         modelSHA256 = try FileDigest.sha256(ofFile: modelPath)
         self.promptTokens = try PromptTokens.load(from: URL(fileURLWithPath: promptTokensPath))
+        do {
+            try self.promptTokens.validate(for: self.model, modelSHA256: modelSHA256)
+        } catch var error as PromptTokensError {
+            error.file = promptTokensPath
+            throw error
+        }
         accuraciesPath = accuracies ?? Defaults.accuraciesURL(forPromptTokens: URL(fileURLWithPath: promptTokensPath)).path
         if accuracies != nil || FileManager.default.fileExists(atPath: accuraciesPath) {
             self.accuracies = try GuessAccuracies(contentsOf: URL(fileURLWithPath: accuraciesPath))

@@ -57,8 +57,6 @@ public struct LinePlot: Sendable {
         self.caption = caption
     }
 
-    private static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
-
     /// The chart as SVG text.
     public func svg() -> String {
         let width = 760.0, panelHeight = 300.0, top = 64.0, left = 70.0, right = 190.0, gap = 54.0
@@ -92,7 +90,7 @@ public struct LinePlot: Sendable {
             out += "<text x=\"\(LinePlot.f(left + plotWidth / 2))\" y=\"\(LinePlot.f(y0 + panelHeight + 34))\" text-anchor=\"middle\">\(LinePlot.escape(xLabel))</text>\n"
             out += "<text transform=\"translate(18 \(LinePlot.f(y0 + panelHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(LinePlot.escape(panel.yLabel))</text>\n"
             for (s, series) in panel.series.enumerated() {
-                let color = LinePlot.palette[s % LinePlot.palette.count]
+                let color = SVGFigure.color(s)
                 let points = series.points.sorted { $0.x < $1.x }
                 if series.line, points.count > 1 {
                     let d = points.map { "\(LinePlot.f(px($0.x))),\(LinePlot.f(py($0.y)))" }.joined(separator: " ")

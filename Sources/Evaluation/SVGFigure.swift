@@ -3,6 +3,12 @@ import Foundation
 /// What the SVG figures (`LinePlot`, `HeatMap`, `BarChart`) share: the opening with title and
 /// caption, and writing the file.
 enum SVGFigure {
+    /// Series colours, in order (cycled).
+    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
+
+    /// The colour of series `index`.
+    static func color(_ index: Int) -> String { palette[index % palette.count] }
+
     /// The opening of a figure of `width` x `height`: the root element, a white background, the
     /// title and the caption (centred), ending with a newline.
     static func header(width: Double, height: Double, title: String, caption: String, fontSize: Int = 12) -> String {
