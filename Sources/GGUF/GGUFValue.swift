@@ -1,5 +1,5 @@
 /// One metadata value of a GGUF file.
-public indirect enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
+public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16)
     case uint32(UInt32), int32(Int32), uint64(UInt64), int64(Int64)
     case float32(Float), float64(Double), bool(Bool), string(String)
