@@ -9,12 +9,45 @@
 #include "Int8Layout.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 /// Up to this many inputs share each loaded weight vector.
 enum { AVX2_INPUT_TILE = 4 };
 /// Rows of one panel: its weights (40-160 KiB) stay in L2 while every tile of inputs passes
 /// over them, so each input tile's activations stay in L1.
 enum { AVX2_PANEL_ROWS = 64 };
+
+/// 32 bytes, byte i 2^bit where bit i of `word` is set and 0 elsewhere.
+PPD_AVX2_TARGET static inline __attribute__((always_inline)) __m256i spread_bits(uint32_t word, int bit) {
+    const __m256i byte_of_bit = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                                 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit_of_byte = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)word), byte_of_bit);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit_of_byte), bit_of_byte);
+    return _mm256_and_si256(set, _mm256_set1_epi8((char)(1 << bit)));
+}
+
+/// Half h (bytes 32h ... 32h + 31) of step k of a tile of `bits`-bit weights widened to bytes
+/// (see "Packed tiles" in PPDInt8.h).
+PPD_AVX2_TARGET static inline __attribute__((always_inline)) __m256i load_step_half(const int bits, const int steps,
+                                                                                   const uint8_t *tile, int k, int h) {
+    if (bits == 8) return _mm256_loadu_si256((const __m256i *)(tile + k * 64 + 32 * h));
+    const __m256i nibbles = _mm256_loadu_si256((const __m256i *)(tile + (k / 2) * 64 + 32 * h));
+    __m256i u = _mm256_and_si256(k & 1 ? _mm256_srli_epi16(nibbles, 4) : nibbles, _mm256_set1_epi8(15));
+    for (int bit = 4; bit < bits; bit++) {
+        uint32_t word;
+        memcpy(&word, tile + 32 * steps + ((bit - 4) * steps + k) * 8 + 4 * h, 4);
+        u = _mm256_or_si256(u, spread_bits(word, bit));
+    }
+    return u;
+}
+
+/// 8 scales (halves or floats) from `scales` + `index` on, as floats.
+PPD_AVX2_TARGET static inline __attribute__((always_inline)) __m256 load_scales8(const int half, const void *scales,
+                                                                                 size_t index) {
+    if (half) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)scales + index)));
+    return _mm256_loadu_ps((const float *)scales + index);
+}
 
 /// One group of 4 weight rows times J inputs (1...4): per chunk the exact integer sums of its
 /// 16 lanes, then `f = float(isum) * dA; acc = fma(f, scale, acc); offsets = fma(min, dA * sum,
@@ -24,8 +57,8 @@ enum { AVX2_PANEL_ROWS = 64 };
 /// them: a pair sum is at most 2 * 127 * (largest weight byte), so runs of 8 (Q4: bytes up to
 /// 15), 4 (Q5: 31) or 2 (Q6_K: 63) stay below 32768. Q8_0 (`wide`) widens every step.
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
-    const int J, const int steps, const int run, const int wide, const uint8_t *w, const float *scales,
-    const float *mins, float min_factor, int chunks, const uint8_t *x, size_t input_bytes, float *y,
+    const int J, const int bits, const int half, const int steps, const int run, const int wide, const uint8_t *w,
+    const void *scales, const float *mins, float min_factor, int chunks, const uint8_t *x, size_t input_bytes, float *y,
     long output_stride, const int32_t *map, int row, int row_start) {
     const size_t chunk = ppd_i8_chunk_bytes(4 * steps);
     const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
@@ -35,12 +68,11 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
     for (int c = 0; c < chunks; c++) {
         __m256i isum[AVX2_INPUT_TILE][2];
         for (int j = 0; j < J; j++) isum[j][0] = isum[j][1] = _mm256_setzero_si256();
-        const uint8_t *wc = w + (size_t)c * steps * 64;
+        const uint8_t *wc = w + (size_t)c * ppd_i8_tile_bytes(bits, 4 * steps);
         for (int k0 = 0; k0 < steps; k0 += run) {
             __m256i pairs[AVX2_INPUT_TILE][2];
             for (int k = k0; k < k0 + run; k++) {
-                __m256i wv[2] = {_mm256_loadu_si256((const __m256i *)(wc + k * 64)),
-                                 _mm256_loadu_si256((const __m256i *)(wc + k * 64 + 32))};
+                __m256i wv[2] = {load_step_half(bits, steps, wc, k, 0), load_step_half(bits, steps, wc, k, 1)};
                 __m256i magnitude[2], sign[2];
                 if (wide)
                     for (int h = 0; h < 2; h++) {
@@ -61,7 +93,7 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
                 for (int h = 0; h < 2; h++) isum[j][h] = _mm256_add_epi32(isum[j][h], _mm256_madd_epi16(pairs[j][h], ones));
         }
         for (int h = 0; h < 2; h++) {
-            __m256 scale = _mm256_loadu_ps(scales + c * 16 + 8 * h);
+            __m256 scale = load_scales8(half, scales, c * 16 + 8 * h);
             __m256 min = mins ? _mm256_loadu_ps(mins + c * 16 + 8 * h) : _mm256_mul_ps(_mm256_set1_ps(min_factor), scale);
             for (int j = 0; j < J; j++) {
                 const float *xs = (const float *)(x + j * input_bytes + c * chunk + steps * 64);
@@ -86,10 +118,12 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
 /// panel each tile of up to 4 inputs passes over every group of 4 rows. The first tile
 /// prefetches the next group's weights (streamed from memory for large matrices).
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
-    const int steps, const int run, const int wide, const uint8_t *weights, const float *scales, const float *mins,
-    float min_factor, int chunks, const uint8_t *packed, size_t input_bytes, int count, float *y, long output_stride, int row_start,
-    int row_end, const int32_t *map) {
-    const size_t group_bytes = (size_t)chunks * 64 * steps;
+    const int bits, const int half, const int steps, const int run, const int wide, const ppd_i8_matrix *m,
+    const uint8_t *packed, int count, float *y, long output_stride, int row_start, int row_end, const int32_t *map) {
+    const int chunks = m->columns / (16 * steps);
+    const size_t input_bytes = ppd_i8_input_bytes(m->columns, 4 * steps), tile_bytes = ppd_i8_tile_bytes(bits, 4 * steps);
+    const size_t group_bytes = (size_t)chunks * tile_bytes, scale_size = half ? 2 : 4;
+    const float min_factor = ppd_i8_min_factor(m->type);
     for (int panel = row_start; panel < row_end; panel += AVX2_PANEL_ROWS) {
         const int panel_end = panel + AVX2_PANEL_ROWS < row_end ? panel + AVX2_PANEL_ROWS : row_end;
         for (int j = 0; j < count; j += AVX2_INPUT_TILE) {
@@ -97,35 +131,35 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
             const uint8_t *x = packed + (size_t)j * input_bytes;
             for (int row = panel; row < panel_end; row += 4) {
                 const size_t tile_index = (size_t)(row / 4) * chunks;
-                const uint8_t *w = weights + tile_index * 64 * steps;
-                const float *s = scales + tile_index * 16, *m = mins ? mins + tile_index * 16 : NULL;
+                const uint8_t *w = m->weights + tile_index * tile_bytes;
+                const void *s = (const uint8_t *)m->scales + tile_index * 16 * scale_size;
+                const float *mn = m->mins ? m->mins + tile_index * 16 : NULL;
                 if (j == 0 && row + 4 < row_end)
                     for (size_t offset = 0; offset < group_bytes; offset += 64)
                         _mm_prefetch((const char *)(w + group_bytes + offset), _MM_HINT_T0);
                 float *out = y + (long)j * output_stride;
+#define PPD_GROUP(J) group_product(J, bits, half, steps, run, wide, w, s, mn, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start)
                 switch (inputs) {
-                case 4: group_product(4, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start); break;
-                case 3: group_product(3, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start); break;
-                case 2: group_product(2, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start); break;
-                default: group_product(1, steps, run, wide, w, s, m, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start); break;
+                case 4: PPD_GROUP(4); break;
+                case 3: PPD_GROUP(3); break;
+                case 2: PPD_GROUP(2); break;
+                default: PPD_GROUP(1); break;
                 }
+#undef PPD_GROUP
             }
         }
     }
 }
 
-PPD_AVX2_TARGET void ppd_i8_multiply_avx2(uint32_t type, const uint8_t *weights, const float *scales, const float *mins,
-                                          int columns, int block, const uint8_t *packed, int count, float *y,
+/// The formats: bits, half scales, steps per sub-block, the run of 16-bit pair sums before widening
+/// (see `group_product`), and whether bytes go through the signed form (Q8_0).
+PPD_AVX2_TARGET void ppd_i8_multiply_avx2(const ppd_i8_matrix *m, const uint8_t *packed, int count, float *y,
                                           long output_stride, int row_start, int row_end, const int32_t *row_map) {
-    const int chunks = columns / (4 * block);
-    const size_t input_bytes = ppd_i8_input_bytes(columns, block);
-    const float factor = ppd_i8_min_factor(type);
-    switch (type) {
-    case TYPE_Q8_0: panels(8, 1, 1, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
-    case TYPE_Q5_0: panels(8, 4, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
-    case TYPE_Q6_K: panels(4, 2, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
-    case TYPE_Q4_0: case TYPE_Q4_K: panels(8, 8, 0, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
-    // Any other byte range: the signed form is exact for all of 0...255.
-    default: panels(block / 4, 1, 1, weights, scales, mins, factor, chunks, packed, input_bytes, count, y, output_stride, row_start, row_end, row_map); break;
+    switch (m->type) {
+    case TYPE_Q8_0: panels(8, 1, 8, 1, 1, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q5_0: panels(5, 1, 8, 4, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q6_K: panels(6, 0, 4, 2, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q4_0: panels(4, 1, 8, 8, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
+    default: panels(4, 0, 8, 8, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break; // Q4_K
     }
 }

@@ -25,12 +25,35 @@ PPD_VNNI_TARGET static inline void store_row_sums(__m512 a, float *y) {
     _mm_storeu_ps(y, _mm512_castps512_ps128(_mm512_maskz_compress_ps(0x1111, rows)));
 }
 
+/// Step k (0 ... steps - 1) of a tile of `bits`-bit weights widened to its 64 bytes (see "Packed
+/// tiles" in PPDInt8.h). `bits` and `steps` are compile-time constants after inlining, and the
+/// two steps of one nibble vector load it once.
+PPD_VNNI_TARGET static inline __attribute__((always_inline)) __m512i load_step(const int bits, const int steps,
+                                                                               const uint8_t *tile, int k) {
+    if (bits == 8) return _mm512_loadu_si512(tile + k * 64);
+    const __m512i nibbles = _mm512_loadu_si512(tile + (k / 2) * 64);
+    __m512i u = _mm512_and_si512(k & 1 ? _mm512_srli_epi16(nibbles, 4) : nibbles, _mm512_set1_epi8(15));
+    for (int bit = 4; bit < bits; bit++) {
+        const __mmask64 plane = _load_mask64((const __mmask64 *)(tile + 32 * steps + ((bit - 4) * steps + k) * 8));
+        u = _mm512_mask_add_epi8(u, plane, u, _mm512_set1_epi8((char)(1 << bit)));
+    }
+    return u;
+}
+
+/// 16 scales (halves or floats) from `scales` + `index` on, as floats.
+PPD_VNNI_TARGET static inline __attribute__((always_inline)) __m512 load_scales(const int half, const void *scales,
+                                                                                size_t index) {
+    if (half) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)scales + index)));
+    return _mm512_loadu_ps((const float *)scales + index);
+}
+
 /// Where one call's operands are: weights from group `w` on, inputs from `x` on.
 typedef struct {
     const uint8_t *w;
-    const float *scales, *mins; // mins NULL: min = min_factor * scale
+    const void *scales;         // halves or floats (`half`)
+    const float *mins;          // NULL: min = min_factor * scale
     float min_factor;
-    size_t group_bytes, group_scales; // one group's weight bytes and scale count (all chunks)
+    size_t group_bytes, group_scales, tile_bytes; // one group's weight bytes and scale count (all chunks); one chunk's bytes
     int chunks;
     const uint8_t *x;
     size_t input_bytes;
@@ -40,8 +63,10 @@ typedef struct {
 } tile_operands;
 
 /// G groups x J inputs (G <= TILE_GROUPS, J <= TILE_INPUTS, both compile-time constants after
-/// inlining) over all chunks, `steps` steps of 64 bytes per chunk.
-PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(const int G, const int J, const int steps,
+/// inlining) over all chunks, `steps` steps of 64 weights per chunk of `bits`-bit weights,
+/// scales as halves when `half`.
+PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(const int bits, const int half, const int G,
+                                                                               const int J, const int steps,
                                                                                const tile_operands *o) {
     __m512 acc[TILE_GROUPS][TILE_INPUTS];
     for (int g = 0; g < G; g++)
@@ -51,10 +76,10 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(c
         __m512i isum[TILE_GROUPS][TILE_INPUTS];
         for (int g = 0; g < G; g++)
             for (int j = 0; j < J; j++) isum[g][j] = _mm512_setzero_si512();
-        const uint8_t *wc = o->w + (size_t)c * steps * 64, *xc = o->x + c * chunk;
+        const uint8_t *wc = o->w + (size_t)c * o->tile_bytes, *xc = o->x + c * chunk;
         for (int k = 0; k < steps; k++) {
             __m512i wv[TILE_GROUPS];
-            for (int g = 0; g < G; g++) wv[g] = _mm512_loadu_si512(wc + g * o->group_bytes + k * 64);
+            for (int g = 0; g < G; g++) wv[g] = load_step(bits, steps, wc + g * o->group_bytes, k);
             for (int j = 0; j < J; j++) {
                 __m512i xv = _mm512_loadu_si512(xc + j * o->input_bytes + k * 64);
                 for (int g = 0; g < G; g++) isum[g][j] = _mm512_dpbusd_epi32(isum[g][j], wv[g], xv);
@@ -64,7 +89,7 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(c
             __m512 dA = _mm512_loadu_ps((const float *)(xc + j * o->input_bytes + steps * 64));
             for (int g = 0; g < G; g++) {
                 __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum[g][j]), dA);
-                acc[g][j] = _mm512_fmadd_ps(f, _mm512_loadu_ps(o->scales + g * o->group_scales + c * 16), acc[g][j]);
+                acc[g][j] = _mm512_fmadd_ps(f, load_scales(half, o->scales, g * o->group_scales + c * 16), acc[g][j]);
             }
         }
     }
@@ -78,7 +103,7 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(c
         __m512 min[TILE_GROUPS];
         for (int g = 0; g < G; g++)
             min[g] = o->mins ? _mm512_loadu_ps(o->mins + g * o->group_scales + c * 16)
-                             : _mm512_mul_ps(factor, _mm512_loadu_ps(o->scales + g * o->group_scales + c * 16));
+                             : _mm512_mul_ps(factor, load_scales(half, o->scales, g * o->group_scales + c * 16));
         for (int j = 0; j < J; j++) {
             __m512 sums = _mm512_loadu_ps((const float *)(o->x + j * o->input_bytes + c * chunk + steps * 64 + 64));
             for (int g = 0; g < G; g++) offsets[g][j] = _mm512_fmadd_ps(min[g], sums, offsets[g][j]);
@@ -97,32 +122,38 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(c
         }
 }
 
-/// G groups times J inputs for this `steps` (8 for blocks of 32, 4 for 16).
-PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_for_steps(const int G, const int J, int steps,
-                                                                                 const tile_operands *o) {
-    if (steps == 8) tile_product(G, J, 8, o);
-    else tile_product(G, J, 4, o);
-}
-
-/// G groups times `inputs` (1 ... TILE_INPUTS) inputs.
-PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_for_inputs(const int G, int inputs, int steps,
-                                                                                  const tile_operands *o) {
-    switch (inputs) {
-    case 6: tile_for_steps(G, 6, steps, o); break;
-    case 5: tile_for_steps(G, 5, steps, o); break;
-    case 4: tile_for_steps(G, 4, steps, o); break;
-    case 3: tile_for_steps(G, 3, steps, o); break;
-    case 2: tile_for_steps(G, 2, steps, o); break;
-    default: tile_for_steps(G, 1, steps, o); break;
+/// G groups times J inputs for the weight format of `type`.
+PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_for_type(const int G, const int J, uint32_t type,
+                                                                                const tile_operands *o) {
+    switch (type) {
+    case TYPE_Q8_0: tile_product(8, 1, G, J, 8, o); break;
+    case TYPE_Q5_0: tile_product(5, 1, G, J, 8, o); break;
+    case TYPE_Q4_0: tile_product(4, 1, G, J, 8, o); break;
+    case TYPE_Q4_K: tile_product(4, 0, G, J, 8, o); break;
+    default: tile_product(6, 0, G, J, 4, o); break; // Q6_K
     }
 }
 
-PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *scales, const float *mins,
-                                        float min_factor, int columns, int block, const uint8_t *packed, int count,
-                                        float *y, long output_stride, int row_start, int row_end, const int32_t *row_map) {
-    const int chunks = columns / (4 * block), steps = block / 4;
-    tile_operands o = {.min_factor = min_factor, .group_bytes = (size_t)chunks * 16 * block, .group_scales = (size_t)chunks * 16,
-                       .chunks = chunks, .input_bytes = ppd_i8_input_bytes(columns, block), .output_stride = output_stride};
+/// G groups times `inputs` (1 ... TILE_INPUTS) inputs.
+PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_for_inputs(const int G, int inputs, uint32_t type,
+                                                                                  const tile_operands *o) {
+    switch (inputs) {
+    case 6: tile_for_type(G, 6, type, o); break;
+    case 5: tile_for_type(G, 5, type, o); break;
+    case 4: tile_for_type(G, 4, type, o); break;
+    case 3: tile_for_type(G, 3, type, o); break;
+    case 2: tile_for_type(G, 2, type, o); break;
+    default: tile_for_type(G, 1, type, o); break;
+    }
+}
+
+PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const ppd_i8_matrix *m, const uint8_t *packed, int count, float *y,
+                                          long output_stride, int row_start, int row_end, const int32_t *row_map) {
+    const int block = m->block, chunks = m->columns / (4 * block);
+    const size_t tile_bytes = ppd_i8_tile_bytes(ppd_i8_bits(m->type), block), scale_size = ppd_i8_half_scales(m->type) ? 2 : 4;
+    tile_operands o = {.min_factor = ppd_i8_min_factor(m->type), .group_bytes = (size_t)chunks * tile_bytes,
+                       .group_scales = (size_t)chunks * 16, .tile_bytes = tile_bytes, .chunks = chunks,
+                       .input_bytes = ppd_i8_input_bytes(m->columns, block), .output_stride = output_stride};
     const int first_group = row_start / 4, end_group = row_end / 4;
     for (int panel = first_group; panel < end_group; panel += PANEL_GROUPS) {
         const int panel_end = panel + PANEL_GROUPS < end_group ? panel + PANEL_GROUPS : end_group;
@@ -131,9 +162,9 @@ PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *s
             o.x = packed + (size_t)j * o.input_bytes;
             for (int g = panel; g < panel_end;) {
                 const int groups = g + TILE_GROUPS <= panel_end ? TILE_GROUPS : 1;
-                o.w = weights + (size_t)g * o.group_bytes;
-                o.scales = scales + (size_t)g * o.group_scales;
-                o.mins = mins ? mins + (size_t)g * o.group_scales : NULL;
+                o.w = m->weights + (size_t)g * o.group_bytes;
+                o.scales = (const uint8_t *)m->scales + (size_t)g * o.group_scales * scale_size;
+                o.mins = m->mins ? m->mins + (size_t)g * o.group_scales : NULL;
                 o.y = y + (long)j * output_stride + (row_map ? 0 : g * 4 - row_start);
                 o.map = row_map ? row_map + g * 4 : NULL;
                 // The first pass over a panel fetches the weights and scales PREFETCH_GROUPS
@@ -143,12 +174,12 @@ PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const uint8_t *weights, const float *s
                     const char *ahead = (const char *)(o.w + PREFETCH_GROUPS * o.group_bytes);
                     for (size_t offset = 0; offset < groups * o.group_bytes; offset += 64)
                         _mm_prefetch(ahead + offset, _MM_HINT_T0);
-                    const char *scales_ahead = (const char *)(o.scales + PREFETCH_GROUPS * o.group_scales);
-                    for (size_t offset = 0; offset < groups * o.group_scales * sizeof(float); offset += 64)
+                    const char *scales_ahead = (const char *)o.scales + PREFETCH_GROUPS * o.group_scales * scale_size;
+                    for (size_t offset = 0; offset < groups * o.group_scales * scale_size; offset += 64)
                         _mm_prefetch(scales_ahead + offset, _MM_HINT_T0);
                 }
-                if (groups == TILE_GROUPS) tile_for_inputs(TILE_GROUPS, inputs, steps, &o);
-                else tile_for_inputs(1, inputs, steps, &o);
+                if (groups == TILE_GROUPS) tile_for_inputs(TILE_GROUPS, inputs, m->type, &o);
+                else tile_for_inputs(1, inputs, m->type, &o);
                 g += groups;
             }
         }

@@ -11,35 +11,33 @@ int ppd_i8_block(uint32_t type) {
     }
 }
 
-size_t ppd_i8_weight_bytes(int rows, int columns) { return (size_t)rows * (size_t)columns; }
-
-static float half_to_float(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff, bits;
-    if (exponent == 0) {
-        if (mantissa == 0) {
-            bits = sign;
-        } else {  // subnormal: normalise
-            int shift = 0;
-            while (!(mantissa & 0x400)) { mantissa <<= 1; shift++; }
-            bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3ff) << 13);
-        }
-    } else if (exponent == 31) {
-        bits = sign | 0x7f800000 | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+int ppd_i8_bits(uint32_t type) {
+    switch (type) {
+    case TYPE_Q4_0: case TYPE_Q4_K: return 4;
+    case TYPE_Q5_0: return 5;
+    case TYPE_Q6_K: return 6;
+    case TYPE_Q8_0: return 8;
+    default: return 0;
     }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
 }
 
-/// One row in plain form: u[columns] bytes, scale and min per sub-block.
-static void unpack_row(uint32_t type, const uint8_t *src, int columns, uint8_t *u, float *scale, float *min) {
+int ppd_i8_half_scales(uint32_t type) { return type == TYPE_Q8_0 || type == TYPE_Q4_0 || type == TYPE_Q5_0; }
+
+size_t ppd_i8_weight_bytes(uint32_t type, int rows, int columns) {
+    return (size_t)rows * (size_t)columns * (size_t)ppd_i8_bits(type) / 8;
+}
+
+static float half_to_float(const uint8_t *p) { return ppd_i8_half_to_float((uint16_t)(p[0] | (p[1] << 8))); }
+
+/// One row in plain form: u[columns] bytes, scale and min per sub-block; for the types with half
+/// scales also the scale's half bits (`half`).
+static void unpack_row(uint32_t type, const uint8_t *src, int columns, uint8_t *u, float *scale, float *min,
+                       uint16_t *half) {
     switch (type) {
     case TYPE_Q8_0:
         for (int b = 0; b < columns / 32; b++, src += 34) {
             float d = half_to_float(src);
+            half[b] = (uint16_t)(src[0] | (src[1] << 8));
             for (int i = 0; i < 32; i++) u[b * 32 + i] = (uint8_t)((int8_t)src[2 + i] + 128);
             scale[b] = d;
             min[b] = 128.0f * d;
@@ -48,6 +46,7 @@ static void unpack_row(uint32_t type, const uint8_t *src, int columns, uint8_t *
     case TYPE_Q4_0:
         for (int b = 0; b < columns / 32; b++, src += 18) {
             float d = half_to_float(src);
+            half[b] = (uint16_t)(src[0] | (src[1] << 8));
             for (int i = 0; i < 16; i++) {
                 u[b * 32 + i] = src[2 + i] & 0x0f;
                 u[b * 32 + i + 16] = src[2 + i] >> 4;
@@ -59,6 +58,7 @@ static void unpack_row(uint32_t type, const uint8_t *src, int columns, uint8_t *
     case TYPE_Q5_0:
         for (int b = 0; b < columns / 32; b++, src += 22) {
             float d = half_to_float(src);
+            half[b] = (uint16_t)(src[0] | (src[1] << 8));
             uint32_t high = (uint32_t)src[2] | ((uint32_t)src[3] << 8) | ((uint32_t)src[4] << 16) | ((uint32_t)src[5] << 24);
             for (int i = 0; i < 16; i++) {
                 u[b * 32 + i] = (uint8_t)((src[6 + i] & 0x0f) | (((high >> i) << 4) & 0x10));
@@ -115,28 +115,38 @@ static void unpack_row(uint32_t type, const uint8_t *src, int columns, uint8_t *
     }
 }
 
-int ppd_i8_pack(uint32_t type, const void *data, size_t row_bytes, int rows, int columns,
-                uint8_t *weights, float *scales, float *mins) {
-    int block = ppd_i8_block(type);
-    if (block == 0 || (!mins && ppd_i8_min_factor(type) == 0.0f) || rows % 4 != 0 || columns % (4 * block) != 0 || columns % (type == TYPE_Q4_K || type == TYPE_Q6_K ? 256 : 32) != 0)
+int ppd_i8_pack(const ppd_i8_matrix *m, const void *data, size_t row_bytes, int rows) {
+    const uint32_t type = m->type;
+    const int block = ppd_i8_block(type), columns = m->columns, bits = ppd_i8_bits(type);
+    if (block == 0 || block != m->block || (!m->mins && ppd_i8_min_factor(type) == 0.0f) || rows % 4 != 0
+        || columns % (4 * block) != 0 || columns % (type == TYPE_Q4_K || type == TYPE_Q6_K ? 256 : 32) != 0)
         return -1;
-    int blocks = columns / block, chunks = blocks / 4, steps = block / 4;
+    const int blocks = columns / block, chunks = blocks / 4, steps = block / 4, half_scales = ppd_i8_half_scales(type);
+    const size_t tile_bytes = ppd_i8_tile_bytes(bits, block);
+    uint8_t *weights = (uint8_t *)m->weights;
+    float *scales = (float *)m->scales, *mins = (float *)m->mins;
+    uint16_t *halves = (uint16_t *)m->scales;
     uint8_t u[4][columns];
     float scale[4][blocks], min[4][blocks];
+    uint16_t half[4][blocks];
     for (int group = 0; group < rows / 4; group++) {
         for (int r = 0; r < 4; r++)
-            unpack_row(type, (const uint8_t *)data + (size_t)(group * 4 + r) * row_bytes, columns, u[r], scale[r], min[r]);
+            unpack_row(type, (const uint8_t *)data + (size_t)(group * 4 + r) * row_bytes, columns, u[r], scale[r], min[r], half[r]);
         for (int c = 0; c < chunks; c++) {
             size_t tile = (size_t)group * chunks + c;
-            uint8_t *w = weights + tile * 16 * block;
+            uint8_t *w = weights + tile * tile_bytes;
+            memset(w, 0, tile_bytes);
             for (int k = 0; k < steps; k++)
                 for (int r = 0; r < 4; r++)
                     for (int b = 0; b < 4; b++)
-                        memcpy(w + k * 64 + (r * 4 + b) * 4, &u[r][(c * 4 + b) * block + 4 * k], 4);
+                        for (int t = 0; t < 4; t++)
+                            ppd_i8_tile_set(bits, steps, w, k, (r * 4 + b) * 4 + t, u[r][(c * 4 + b) * block + 4 * k + t]);
             for (int r = 0; r < 4; r++)
                 for (int b = 0; b < 4; b++) {
-                    scales[tile * 16 + r * 4 + b] = scale[r][c * 4 + b];
-                    if (mins) mins[tile * 16 + r * 4 + b] = min[r][c * 4 + b];
+                    const size_t index = tile * 16 + r * 4 + b;
+                    if (half_scales) halves[index] = half[r][c * 4 + b];
+                    else scales[index] = scale[r][c * 4 + b];
+                    if (mins) mins[index] = min[r][c * 4 + b];
                     // Without a table the kernels derive the offset: it must be that value.
                     else if (min[r][c * 4 + b] != ppd_i8_min_factor(type) * scale[r][c * 4 + b]) return -1;
                 }
@@ -155,15 +165,12 @@ float ppd_i8_min_factor(uint32_t type) {
     }
 }
 
-float ppd_i8_weight(uint32_t type, const uint8_t *weights, const float *scales, const float *mins, int columns,
-                    int block, int row, int column) {
-    int chunks = columns / (4 * block), group = row / 4, r = row % 4;
-    int b = (column / block) % 4, c = column / (4 * block), within = column % block;
-    size_t tile = (size_t)group * chunks + c;
-    int k = within / 4, t = within % 4;
-    uint8_t u = weights[tile * 16 * block + k * 64 + (r * 4 + b) * 4 + t];
-    float scale = scales[tile * 16 + r * 4 + b];
-    float min = mins ? mins[tile * 16 + r * 4 + b] : ppd_i8_min_factor(type) * scale;
-    return scale * (float)u - min;
+float ppd_i8_weight(const ppd_i8_matrix *m, int row, int column) {
+    const int block = m->block, chunks = m->columns / (4 * block), group = row / 4, r = row % 4;
+    const int b = (column / block) % 4, c = column / (4 * block), within = column % block;
+    const size_t tile = (size_t)group * chunks + c, index = tile * 16 + r * 4 + b;
+    const int bits = ppd_i8_bits(m->type);
+    const uint8_t u = ppd_i8_tile_get(bits, block / 4, m->weights + tile * ppd_i8_tile_bytes(bits, block), within / 4,
+                                      (r * 4 + b) * 4 + within % 4);
+    return ppd_i8_scale(m, index) * (float)u - ppd_i8_min(m, index);
 }
-

@@ -60,7 +60,8 @@ public enum Int8Kernel: String, Sendable, CaseIterable, CustomStringConvertible 
 }
 
 /// A weight matrix repacked for int8 activations (see `PPDInt8.h`): each element an unsigned
-/// byte with a scale and an offset per sub-block, four rows interleaved per 32-bit lane.
+/// value of 4, 5, 6 or 8 bits (as many as its GGUF encoding holds; widened to bytes in
+/// registers) with a scale and an offset per sub-block, four rows interleaved per 32-bit lane.
 ///
 /// The result of a product does not depend on the batch, the tile or the thread split: integer
 /// sums are exact and each output element's float operations form one fixed sequence.
@@ -74,10 +75,14 @@ public final class Int8Matrix: @unchecked Sendable {
     /// The instructions its products run on.
     public let kernel: Int8Kernel
     private let weights: UnsafeMutableRawPointer
-    private let scales: UnsafeMutablePointer<Float>
+    /// Scales per sub-block: IEEE halves for Q8_0, Q4_0 and Q5_0 (their block's own half, exact),
+    /// floats for the others (`ppd_i8_half_scales`).
+    private let scales: UnsafeMutableRawPointer
     /// Offsets per sub-block; nil for types whose offset is a fixed multiple of the scale
     /// (`ppd_i8_min_factor`: Q8_0, Q4_0, Q5_0, Q6_K), which the kernels derive.
     private let mins: UnsafeMutablePointer<Float>?
+    /// The matrix as the C kernels read it.
+    private let described: ppd_i8_matrix
     /// The row each packed position holds, once `moveToFront(_:)` reordered the rows (nil: row r
     /// is packed at r). Products over all rows write each row's result at the row's own index.
     private var packedOrder: UnsafeMutablePointer<Int32>?
@@ -97,19 +102,26 @@ public final class Int8Matrix: @unchecked Sendable {
         guard let kernel, kernel.isSupported, block > 0, matrix.rows % 4 == 0, matrix.columns % (4 * block) == 0,
               matrix.columns % matrix.type.blockSize == 0
         else { return nil }
-        let subBlocks = matrix.rows * matrix.columns / block
-        let weights = Self.allocate(ppd_i8_weight_bytes(Int32(matrix.rows), Int32(matrix.columns)))
-        let scales = Self.allocate(subBlocks * 4).assumingMemoryBound(to: Float.self)
-        let mins = ppd_i8_min_factor(matrix.type.rawValue) != 0 ? nil : Self.allocate(subBlocks * 4).assumingMemoryBound(to: Float.self)
+        let type = matrix.type.rawValue, subBlocks = matrix.rows * matrix.columns / block
+        let weightBytes = ppd_i8_weight_bytes(type, Int32(matrix.rows), Int32(matrix.columns))
+        let scaleSize = Self.scaleSize(type)
+        let weights = Self.allocate(weightBytes)
+        let scales = Self.allocate(subBlocks * scaleSize)
+        let mins = ppd_i8_min_factor(type) != 0 ? nil : Self.allocate(subBlocks * 4).assumingMemoryBound(to: Float.self)
+        let described = ppd_i8_matrix(
+            type: type, columns: Int32(matrix.columns), block: Int32(block),
+            weights: UnsafePointer(weights.assumingMemoryBound(to: UInt8.self)), scales: UnsafeRawPointer(scales),
+            mins: mins.map { UnsafePointer($0) })
         var status: Int32 = 0
         let sliceRows = 4096, perRow = matrix.columns / block
         for first in stride(from: 0, to: matrix.rows, by: sliceRows) where status == 0 {
             let count = min(sliceRows, matrix.rows - first)
             let source = matrix.data + first * matrix.rowBytes
-            status = ppd_i8_pack(
-                matrix.type.rawValue, source, matrix.rowBytes, Int32(count), Int32(matrix.columns),
-                weights.assumingMemoryBound(to: UInt8.self) + first * matrix.columns, scales + first * perRow,
-                mins.map { $0 + first * perRow })
+            var slice = described
+            slice.weights = described.weights + weightBytes / matrix.rows * first
+            slice.scales = described.scales + first * perRow * scaleSize
+            slice.mins = described.mins.map { $0 + first * perRow }
+            status = ppd_i8_pack(&slice, source, matrix.rowBytes, Int32(count))
             consumed?(source, count * matrix.rowBytes)
         }
         guard status == 0 else {
@@ -126,7 +138,11 @@ public final class Int8Matrix: @unchecked Sendable {
         self.weights = weights
         self.scales = scales
         self.mins = mins
+        self.described = described
     }
+
+    /// Bytes of one scale of GGML type `type`: 2 (a half) or 4.
+    private static func scaleSize(_ type: UInt32) -> Int { ppd_i8_half_scales(type) != 0 ? 2 : 4 }
 
     /// Memory for streamed data: large blocks on 2 MiB boundaries, asking Linux for huge pages
     /// (fewer TLB misses while a product streams hundreds of megabytes per token).
@@ -147,18 +163,20 @@ public final class Int8Matrix: @unchecked Sendable {
         packedOrder?.deallocate()
     }
 
+    /// Bits each weight keeps (4, 5, 6 or 8: as many as its GGUF encoding holds).
+    public var bitsPerWeight: Int { Int(ppd_i8_bits(type.rawValue)) }
+
     /// Bytes held by the repacked weights, scales and offsets (when the type has an offset table),
     /// and the row order after `moveToFront(_:)`.
     public var byteCount: Int {
-        rows * columns + (mins == nil ? 1 : 2) * MemoryLayout<Float>.size * rows * columns / block
-            + (packedOrder == nil ? 0 : rows * MemoryLayout<Int32>.size)
+        let subBlocks = rows * columns / block
+        return ppd_i8_weight_bytes(type.rawValue, Int32(rows), Int32(columns)) + subBlocks * Self.scaleSize(type.rawValue)
+            + (mins == nil ? 0 : subBlocks * MemoryLayout<Float>.size) + (packedOrder == nil ? 0 : rows * MemoryLayout<Int32>.size)
     }
 
     /// The value element (`row`, `column`) stands for: scale * u - offset.
     public func weight(row: Int, column: Int) -> Float {
-        ppd_i8_weight(
-            type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block),
-            Int32(packedPosition(ofRow: row)), Int32(column))
+        withUnsafePointer(to: described) { ppd_i8_weight($0, Int32(packedPosition(ofRow: row)), Int32(column)) }
     }
 
     /// The row packed at position `position` (itself unless `moveToFront(_:)` reordered the rows).
@@ -194,29 +212,34 @@ public final class Int8Matrix: @unchecked Sendable {
     /// Packed position p gets the row packed at order[p] (from the identity): cycle by cycle, one
     /// row held in a 4-row scratch.
     private func permute(to order: UnsafeMutablePointer<Int32>) {
-        let w = weights.assumingMemoryBound(to: UInt8.self)
-        let perRow = columns / block
-        let scratchWeights = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 * columns)
-        let scratchScales = UnsafeMutablePointer<Float>.allocate(capacity: 4 * perRow)
+        // Scratch of one group of 4 rows: its tiles, scales and offsets.
+        let perRow = columns / block, scaleSize = Self.scaleSize(type.rawValue)
+        let scratchWeights = UnsafeMutableRawPointer.allocate(
+            byteCount: ppd_i8_weight_bytes(type.rawValue, 4, Int32(columns)), alignment: 64)
+        let scratchScales = UnsafeMutableRawPointer.allocate(byteCount: 4 * perRow * scaleSize, alignment: 64)
         let scratchMins = mins == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 4 * perRow)
         defer {
             scratchWeights.deallocate()
             scratchScales.deallocate()
             scratchMins?.deallocate()
         }
-        let c = Int32(columns), b = Int32(block)
+        var scratch = described
+        scratch.weights = UnsafePointer(scratchWeights.assumingMemoryBound(to: UInt8.self))
+        scratch.scales = UnsafeRawPointer(scratchScales)
+        scratch.mins = scratchMins.map { UnsafePointer($0) }
+        var matrix = described
         var done = [Bool](repeating: false, count: rows)
         for start in 0..<rows where !done[start] && Int(order[start]) != start {
-            ppd_i8_copy_row(w, scales, mins, Int32(start), scratchWeights, scratchScales, scratchMins, 0, c, b)
+            ppd_i8_copy_row(&matrix, Int32(start), &scratch, 0)
             var position = start
             while true {
                 done[position] = true
                 let source = Int(order[position])
                 if source == start {
-                    ppd_i8_copy_row(scratchWeights, scratchScales, scratchMins, 0, w, scales, mins, Int32(position), c, b)
+                    ppd_i8_copy_row(&scratch, 0, &matrix, Int32(position))
                     break
                 }
-                ppd_i8_copy_row(w, scales, mins, Int32(source), w, scales, mins, Int32(position), c, b)
+                ppd_i8_copy_row(&matrix, Int32(source), &matrix, Int32(position))
                 position = source
             }
         }
@@ -334,9 +357,9 @@ public final class Int8Matrix: @unchecked Sendable {
         _ input: UnsafePointer<UInt8>, _ count: Int, _ y: UnsafeMutablePointer<Float>, _ stride: Int, _ rows: Range<Int>,
         map: UnsafePointer<Int32>? = nil
     ) {
-        ppd_i8_multiply(
-            kernel.cValue, type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns),
-            Int32(block), input, Int32(count), y, stride, Int32(rows.lowerBound), Int32(rows.upperBound), map)
+        withUnsafePointer(to: described) {
+            ppd_i8_multiply(kernel.cValue, $0, input, Int32(count), y, stride, Int32(rows.lowerBound), Int32(rows.upperBound), map)
+        }
     }
 
     /// The product computed one element at a time by the portable reference of the arithmetic
@@ -345,8 +368,9 @@ public final class Int8Matrix: @unchecked Sendable {
     public func referenceProduct(_ input: Input, into y: UnsafeMutablePointer<Float>, outputStride: Int, rowRange: Range<Int>) {
         precondition(input.columns == columns && input.block == block, "input quantized for another matrix shape")
         precondition(rowRange.lowerBound % 4 == 0 && rowRange.upperBound % 4 == 0, "reference rows are whole groups of 4")
-        ppd_i8_multiply_reference(
-            type.rawValue, weights.assumingMemoryBound(to: UInt8.self), scales, mins, Int32(columns), Int32(block), input.bytes,
-            Int32(input.count), y, outputStride, Int32(rowRange.lowerBound), Int32(rowRange.upperBound), nil)
+        withUnsafePointer(to: described) {
+            ppd_i8_multiply_reference(
+                $0, input.bytes, Int32(input.count), y, outputStride, Int32(rowRange.lowerBound), Int32(rowRange.upperBound), nil)
+        }
     }
 }

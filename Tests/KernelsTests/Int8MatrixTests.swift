@@ -47,16 +47,29 @@ final class Int8MatrixTests: XCTestCase {
             let rows = 8, columns = 512
             let bytes = random.matrix(type, rows: rows, columns: columns)
             let block = Int(ppd_i8_block(type.rawValue)), subBlocks = rows * columns / block
-            var weights = [UInt8](repeating: 0, count: rows * columns)
+            var weights = [UInt8](repeating: 0, count: ppd_i8_weight_bytes(type.rawValue, Int32(rows), Int32(columns)))
             var scales = [Float](repeating: 0, count: subBlocks), mins = [Float](repeating: 0, count: subBlocks)
             let rowBytes = type.byteCount(elements: columns)
-            let status = bytes.withUnsafeBytes {
-                ppd_i8_pack(type.rawValue, $0.baseAddress!, rowBytes, Int32(rows), Int32(columns), &weights, &scales, &mins)
+            let half = ppd_i8_half_scales(type.rawValue) != 0
+            func pack(withTable: Bool) -> Int32 {
+                weights.withUnsafeMutableBufferPointer { w in
+                    scales.withUnsafeMutableBytes { s in
+                        mins.withUnsafeMutableBufferPointer { m in
+                            var matrix = ppd_i8_matrix(
+                                type: type.rawValue, columns: Int32(columns), block: Int32(block), weights: UnsafePointer(w.baseAddress!),
+                                scales: UnsafeRawPointer(s.baseAddress!), mins: withTable ? UnsafePointer(m.baseAddress!) : nil)
+                            return bytes.withUnsafeBytes { ppd_i8_pack(&matrix, $0.baseAddress!, rowBytes, Int32(rows)) }
+                        }
+                    }
+                }
             }
+            let status = pack(withTable: true)
             XCTAssertEqual(status, 0, "\(type)")
             let factor = ppd_i8_min_factor(type.rawValue)
-            let withoutTable = bytes.withUnsafeBytes {
-                ppd_i8_pack(type.rawValue, $0.baseAddress!, rowBytes, Int32(rows), Int32(columns), &weights, &scales, nil)
+            let withoutTable = pack(withTable: false)
+            if half {  // the scales are halves: read them as floats
+                let halves = scales.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self).prefix(subBlocks)) }
+                scales = halves.map { Float(Float16(bitPattern: $0)) }
             }
             if type == .q4_K {
                 XCTAssertEqual(factor, 0)
