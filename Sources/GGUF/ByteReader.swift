@@ -63,10 +63,27 @@ struct ByteReader {
                 throw GGUFError(path: path, reason: "metadata '\(key)' is an array of unknown type \(rawType)")
             }
             let count = try readCount("array length of '\(key)'")
-            var values: [GGUFValue] = []
-            values.reserveCapacity(count)
-            for _ in 0..<count { values.append(try readValue(elementType, key: key)) }
-            return .array(elementType: elementType, values: values)
+            return .array(elementType: elementType, values: try readArray(of: elementType, count: count, key: key))
+        }
+    }
+
+    /// `count` elements of type `type`, read straight into the compact storage of their type
+    /// (no intermediate `GGUFValue` per element: a vocabulary's arrays would double the peak).
+    private mutating func readArray(of type: GGUFValueType, count: Int, key: String) throws -> GGUFArray {
+        // Every element takes at least this many bytes of the file: a corrupt count cannot reserve
+        // more than the file could hold.
+        let smallest = type == .string ? 8 : type == .float32 || type == .int32 ? 4 : 1
+        func elements<T>(_ read: (inout ByteReader) throws -> T) throws -> [T] {
+            var result: [T] = []
+            result.reserveCapacity(min(count, (bytes.count - offset) / smallest))
+            for _ in 0..<count { result.append(try read(&self)) }
+            return result
+        }
+        switch type {
+        case .string: return GGUFArray(storage: .strings(try elements { try $0.readString() }))
+        case .float32: return GGUFArray(storage: .floats(try elements { Float(bitPattern: try $0.read(UInt32.self)) }))
+        case .int32: return GGUFArray(storage: .int32s(try elements { try $0.read(Int32.self) }))
+        default: return GGUFArray(storage: .values(try elements { try $0.readValue(type, key: key) }))
         }
     }
 }

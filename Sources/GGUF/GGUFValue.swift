@@ -4,7 +4,7 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
     case uint32(UInt32), int32(Int32), uint64(UInt64), int64(Int64)
     case float32(Float), float64(Double), bool(Bool), string(String)
     /// An array; GGUF arrays hold values of a single type (`elementType`).
-    case array(elementType: GGUFValueType, values: [GGUFValue])
+    case array(elementType: GGUFValueType, values: GGUFArray)
 
     /// The value as an integer, if it is any integer type.
     public var intValue: Int? {
@@ -43,7 +43,7 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The elements, if the value is an array.
-    public var arrayValue: [GGUFValue]? {
+    public var arrayValue: GGUFArray? {
         if case .array(_, let values) = self { return values }
         return nil
     }

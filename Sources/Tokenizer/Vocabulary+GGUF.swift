@@ -24,11 +24,9 @@ extension Vocabulary {
         guard let tokenValues = file.metadata["tokenizer.ggml.tokens"]?.arrayValue else {
             throw fail("missing or non-array metadata 'tokenizer.ggml.tokens'")
         }
-        var tokens: [String] = []
-        tokens.reserveCapacity(tokenValues.count)
-        for (id, value) in tokenValues.enumerated() {
-            guard case .string(let text) = value else { throw fail("'tokenizer.ggml.tokens'[\(id)] is not a string") }
-            tokens.append(text)
+        guard let tokens = tokenValues.strings ?? (tokenValues.isEmpty ? [] : nil) else {
+            let id = tokenValues.firstIndex { $0.stringValue == nil } ?? 0
+            throw fail("'tokenizer.ggml.tokens'[\(id)] is not a string")
         }
         let count = tokens.count
 

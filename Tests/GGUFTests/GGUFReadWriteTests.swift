@@ -45,6 +45,33 @@ final class GGUFReadWriteTests: XCTestCase {
         XCTAssertThrowsError(try file.requireTensor("nope")) { XCTAssertTrue("\($0)".contains("missing tensor 'nope'")) }
     }
 
+    /// Arrays of strings, float32 and int32 (a vocabulary's tokens, scores and types) are read
+    /// into arrays of their own type, compare equal to the same elements given as `GGUFValue`s, and
+    /// read back element by element; other element types keep `GGUFValue`s.
+    func testArraysAreStoredByElementType() throws {
+        let tokens = (0..<1000).map { "token \($0) ▁" }
+        var w = GGUFWriter()
+        w.set("t.strings", .array(elementType: .string, values: GGUFArray(tokens.map { .string($0) })))
+        w.set("t.floats", .array(elementType: .float32, values: GGUFArray((0..<1000).map { .float32(Float($0) / 3) })))
+        w.set("t.ints", .array(elementType: .int32, values: [.int32(7), .int32(-1)]))
+        w.set("t.bytes", .array(elementType: .uint8, values: [.uint8(1), .uint8(255)]))
+        w.set("t.empty", .array(elementType: .string, values: []))
+        let path = temporaryPath("arrays")
+        try w.write(to: path)
+        let file = try GGUFFile(path: path)
+        let strings = try XCTUnwrap(file.metadata["t.strings"]?.arrayValue)
+        XCTAssertEqual(strings.strings, tokens)
+        XCTAssertEqual(strings[999], .string("token 999 ▁"))
+        XCTAssertEqual(strings, GGUFArray(tokens.map { .string($0) }))
+        XCTAssertEqual(file.metadata["t.floats"]?.arrayValue?.floats, (0..<1000).map { Float($0) / 3 })
+        XCTAssertEqual(file.metadata["t.ints"]?.arrayValue?.int32s, [7, -1])
+        let bytes = try XCTUnwrap(file.metadata["t.bytes"]?.arrayValue)
+        XCTAssertNil(bytes.strings)
+        XCTAssertEqual(Array(bytes), [.uint8(1), .uint8(255)])
+        XCTAssertEqual(file.metadata["t.empty"]?.arrayValue?.count, 0)
+        XCTAssertNotEqual(GGUFArray([.int32(1)]), GGUFArray([.uint32(1)]), "the element type counts")
+    }
+
     func assertThrows(_ bytes: [UInt8], _ expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let path = try writeBytes(bytes, "bad")
         XCTAssertThrowsError(try GGUFFile(path: path), file: file, line: line) { error in

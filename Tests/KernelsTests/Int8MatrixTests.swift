@@ -38,6 +38,25 @@ final class Int8MatrixTests: XCTestCase {
         }
     }
 
+    /// The repacked form holds as many bits per weight as the encoding: Q8_0, Q4_0 and Q5_0 take
+    /// exactly the GGUF's bytes (weights packed, the block's half scale kept as a half); Q4_K and
+    /// Q6_K, whose scales are floats (and Q4_K's offsets a table), 4/3 and 128/105 of them.
+    func testRepackedBytesMatchTheEncoding() throws {
+        var random = RandomBlocks(state: 3)
+        let expected: [TensorType: (Int, Int)] = [.q8_0: (1, 1), .q4_0: (1, 1), .q5_0: (1, 1), .q4_K: (4, 3), .q6_K: (128, 105)]
+        for type in Self.types {
+            let rows = 8, columns = 512
+            let bytes = random.matrix(type, rows: rows, columns: columns)
+            try bytes.withUnsafeBytes { raw in
+                let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
+                let packed = try XCTUnwrap(Int8Matrix(m))
+                let (numerator, denominator) = try XCTUnwrap(expected[type])
+                XCTAssertEqual(packed.byteCount * denominator, bytes.count * numerator, "\(type)")
+                XCTAssertEqual(packed.bitsPerWeight, [.q8_0: 8, .q4_0: 4, .q5_0: 5, .q4_K: 4, .q6_K: 6][type], "\(type)")
+            }
+        }
+    }
+
     /// Types without an offset table (Q8_0, Q4_0, Q5_0, Q6_K) have offsets that are exactly
     /// `ppd_i8_min_factor` times the scale: the table the packer would write holds exactly the
     /// value the kernels derive, so dropping it changes no result. Q4_K keeps its table.

@@ -81,9 +81,9 @@ public struct TinyModel {
             w.set("llama.rope.dimension_count", .uint32(UInt32(headDim)))
         }
         w.set("tokenizer.ggml.model", .string("llama"))
-        w.set("tokenizer.ggml.tokens", .array(elementType: .string, values: (0..<vocab).map { .string(tokenText($0)) }))
-        w.set("tokenizer.ggml.scores", .array(elementType: .float32, values: (0..<vocab).map { .float32(-Float($0)) }))
-        w.set("tokenizer.ggml.token_type", .array(elementType: .int32, values: (0..<vocab).map { .int32($0 < 4 ? 3 : 1) }))
+        w.set("tokenizer.ggml.tokens", .array(elementType: .string, values: GGUFArray((0..<vocab).map { .string(tokenText($0)) })))
+        w.set("tokenizer.ggml.scores", .array(elementType: .float32, values: GGUFArray((0..<vocab).map { .float32(-Float($0)) })))
+        w.set("tokenizer.ggml.token_type", .array(elementType: .int32, values: GGUFArray((0..<vocab).map { .int32($0 < 4 ? 3 : 1) })))
         w.set("tokenizer.ggml.bos_token_id", .uint32(2))
         w.set("tokenizer.ggml.eos_token_id", .uint32(1))
         w.set("tokenizer.ggml.unknown_token_id", .uint32(3))

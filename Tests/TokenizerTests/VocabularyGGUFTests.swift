@@ -27,7 +27,7 @@ final class VocabularyGGUFTests: XCTestCase {
     }
 
     private static func strings(_ texts: [String]) -> GGUFValue {
-        .array(elementType: .string, values: texts.map { .string($0) })
+        .array(elementType: .string, values: GGUFArray(texts.map { .string($0) }))
     }
 
     private static let tokens = ["<unk>", "<s>", "</s>", "▁", "a", "▁a", "\n"]
@@ -56,8 +56,8 @@ final class VocabularyGGUFTests: XCTestCase {
         let gguf = try file([
             ("tokenizer.ggml.model", .string("llama")),
             ("tokenizer.ggml.tokens", Self.strings(Self.tokens)),
-            ("tokenizer.ggml.scores", .array(elementType: .float32, values: (0..<7).map { .float32(-Float($0)) })),
-            ("tokenizer.ggml.token_type", .array(elementType: .int32, values: [2, 3, 3, 1, 1, 1, 4].map { .int32($0) })),
+            ("tokenizer.ggml.scores", .array(elementType: .float32, values: GGUFArray((0..<7).map { .float32(-Float($0)) }))),
+            ("tokenizer.ggml.token_type", .array(elementType: .int32, values: GGUFArray([2, 3, 3, 1, 1, 1, 4].map { .int32($0) }))),
             ("tokenizer.ggml.bos_token_id", .uint32(2)),
             ("tokenizer.ggml.eos_token_id", .uint32(1)),
             ("tokenizer.ggml.unknown_token_id", .uint32(0)),
@@ -86,7 +86,7 @@ final class VocabularyGGUFTests: XCTestCase {
         let gguf = try file([
             ("tokenizer.ggml.model", .string("llama")),
             ("tokenizer.ggml.tokens", Self.strings(texts)),
-            ("tokenizer.ggml.token_type", .array(elementType: .int32, values: given.map { .int32($0) })),
+            ("tokenizer.ggml.token_type", .array(elementType: .int32, values: GGUFArray(given.map { .int32($0) }))),
             ("tokenizer.ggml.fim_suf_token_id", .uint32(6)),
         ])
         let types = try Vocabulary(gguf: gguf).types
