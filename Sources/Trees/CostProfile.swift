@@ -164,11 +164,11 @@ public struct CostProfile: Codable, Sendable, Equatable {
         return blocks.flatMap { Array(repeating: $0.sum / Double($0.count), count: $0.count) }
     }
 
-    /// The cache file for a model, machine and arithmetic (with int8, the kernel that runs it:
-    /// the kernels agree bitwise but not in speed):
-    /// `~/.cache/ppd/profiles/<sha prefix>-<machine>[-int8-<kernel>].json`.
+    /// The cache file for a model, machine and arithmetic (with int8, the kernels that run it and
+    /// the weight format, `Int8Kernel.configurationName`: the kernels agree bitwise but not in speed):
+    /// `~/.cache/ppd/profiles/<sha prefix>-<machine>[-int8-<kernels>].json`.
     public static func cacheURL(modelSHA256: String, machine: Machine, arithmetic: MatrixArithmetic = .float32) -> URL {
-        let suffix = arithmetic == .float32 ? "" : "-\(arithmetic.rawValue)-\(Int8Kernel.preferred?.rawValue ?? "none")"
+        let suffix = arithmetic == .float32 ? "" : "-\(arithmetic.rawValue)-\(Int8Kernel.configurationName ?? "none")"
         return FileManager.default.homeDirectoryForCurrentUser
             .appendingPathComponent(".cache/ppd/profiles")
             .appendingPathComponent("\(modelSHA256.prefix(16))-\(machine.slug)\(suffix).json")

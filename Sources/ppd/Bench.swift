@@ -42,7 +42,7 @@ struct Bench: ParsableCommand {
         benchmark.decodeSteps = decodeSteps
         benchmark.runs = runs
         benchmark.progress = { note($0) }
-        note("arithmetic \(compute.arithmetic)\(compute.arithmetic == .int8 ? " on the \(Int8Kernel.preferred.map(String.init(describing:)) ?? "none") kernel" : "")")
+        note("arithmetic \(compute.arithmetic)\(compute.arithmetic == .int8 ? " on the \(Int8Kernel.configurationName ?? "no") kernels" : "")")
         let report = try benchmark.run(sizes: sizeList)
         if json {
             let encoder = JSONEncoder()

@@ -32,7 +32,7 @@ struct BenchKernels: ParsableCommand {
         let file = try GGUFFile(path: try ModelLocation.resolve(model))
         let pool = ThreadPool(threadCount: compute.threads ?? ProcessInfo.processInfo.activeProcessorCount)
         var seen = Set<String>()
-        print("arithmetic \(compute.arithmetic)\(compute.arithmetic == .int8 ? " on the \(Int8Kernel.preferred.map(String.init(describing:)) ?? "none") kernel (\(Int8Kernel.environmentKey) selects it)" : "")")
+        print("arithmetic \(compute.arithmetic)\(compute.arithmetic == .int8 ? " on the \(Int8Kernel.configurationName ?? "no") kernels (\(Int8Kernel.environmentKey) selects it)" : "")")
         print("tensor                      type   rows x columns     best_ms   GB/s   Gelem/s" + (transposed ? "  transposed_ms  ratio" : ""))
         for info in file.tensors where info.shape.count == 2 && info.shape[0] % 32 == 0 {
             let key = "\(info.type) \(info.shape)"
