@@ -28,6 +28,14 @@ public protocol LanguageModel: AnyObject {
         embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
         logitRows: [Int]?, guesses: GuessRows?, bestTokenRows: [Int], hook: ActivationHook?, interventions: Interventions?
     ) throws -> Logits
+
+    /// One pass over the new tokens of several independent sequences, each with its own cache;
+    /// row k of the result is the logits of sequence k's last token, bitwise what a pass over that
+    /// sequence alone gives (`Transformer.forward(sequences:)`).
+    func forward(sequences: [SequenceInput]) throws -> Logits
+
+    /// The threads its passes run on (callers may use them between passes).
+    var pool: ThreadPool { get }
 }
 
 extension LanguageModel {

@@ -1,16 +1,32 @@
 import Kernels
 
-/// What every layer of one forward pass shares: the batch, its positions and mask, the cache,
-/// the RoPE tables, and the observers.
+/// The rows of a forward pass that belong to one sequence: their cache and their mask.
+struct SequenceRows {
+    /// Rows of the batch (contiguous).
+    let rows: Range<Int>
+    /// Their positions.
+    let positions: [Int32]
+    /// Which of these rows each of them sees (rows.count x rows.count), and cache limits.
+    let mask: AttentionMask
+    let cache: KVCache
+    /// Cache slots before these rows.
+    let cacheStart: Int
+    /// The position of every slot of `cache` (these rows included).
+    let slotPositions: [Int32]
+}
+
+/// What every layer of one forward pass shares: the batch, its positions, the sequences it holds
+/// (each with its own cache and mask; one for an ordinary pass), the RoPE tables, and the observers.
 struct LayerPass {
     let n: Int
     let positions: [Int32]
-    let mask: AttentionMask
-    let cache: KVCache
-    /// Cache slots before the batch.
-    let cacheStart: Int
-    /// The position of every cache slot (batch included).
-    let slotPositions: [Int32]
+    let sequences: [SequenceRows]
+    /// The single sequence of an ordinary pass (what the training tape and the attention-weight
+    /// sites read; passes over several sequences have neither).
+    var mask: AttentionMask { sequences[0].mask }
+    var cache: KVCache { sequences[0].cache }
+    var cacheStart: Int { sequences[0].cacheStart }
+    var slotPositions: [Int32] { sequences[0].slotPositions }
     let global: [(cos: [Float], sin: [Float])]
     let local: [(cos: [Float], sin: [Float])]
     let sites: InterventionSites
@@ -78,21 +94,47 @@ extension Transformer {
         try pass.sites.apply(l, .query, &s.q, heads: c.heads)
         try pass.sites.apply(l, .key, &s.k, heads: c.kvHeads)
         try pass.sites.apply(l, .value, &s.v, heads: c.kvHeads)
-        s.k.withUnsafeBufferPointer { kb in s.v.withUnsafeBufferPointer { vb in pass.cache.store(layer: l, keys: kb, values: vb) } }
         pass.tape?.layers[l].rotatedQuery = s.q
-
-        // Each query sees cached slots and the batch tokens its mask allows, within the window.
-        let visible = visibility(
-            mask: pass.mask, cacheStart: pass.cacheStart, positions: pass.positions, slotPositions: pass.slotPositions,
-            window: isLocal ? c.slidingWindow : nil)
+        // Each sequence's rows: their keys and values into its cache, then each query over the
+        // cached slots and the rows its mask allows, within the window.
         let q = s.q
-        pass.cache.withLayer(l) { keys, values in
-            Attention.run(
-                queries: q, queryCount: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                keys: keys, values: values, slotCount: pass.cacheStart + n, scale: c.attentionScale,
-                visible: visible, out: &s.attention, pool: pool)
+        for sequence in pass.sequences {
+            let r = sequence.rows
+            s.k.withUnsafeBufferPointer { kb in
+                s.v.withUnsafeBufferPointer { vb in
+                    sequence.cache.store(
+                        layer: l, keys: UnsafeBufferPointer(rebasing: kb[r.lowerBound * c.kvWidth..<r.upperBound * c.kvWidth]),
+                        values: UnsafeBufferPointer(rebasing: vb[r.lowerBound * c.kvWidth..<r.upperBound * c.kvWidth]))
+                }
+            }
         }
-        if pass.sites.wants(l, .attentionWeights) {
+        // One sequence: its attention spreads over the pool. Several: the sequences spread over
+        // the pool, each on one thread (a row's result does not depend on the thread).
+        let spread = pass.sequences.count > 1
+        q.withUnsafeBufferPointer { qb in
+            s.attention.withUnsafeMutableBufferPointer { ob in
+                let queries = qb.baseAddress!, out = ob.baseAddress!
+                (spread ? pool : ThreadPool.inline).parallelFor(count: pass.sequences.count) { range in
+                    for sequence in pass.sequences[range] {
+                        let r = sequence.rows
+                        let visible = visibility(
+                            mask: sequence.mask, cacheStart: sequence.cacheStart, positions: sequence.positions,
+                            slotPositions: sequence.slotPositions, window: isLocal ? c.slidingWindow : nil)
+                        sequence.cache.withLayer(l) { keys, values in
+                            Attention.run(
+                                queries: queries + r.lowerBound * c.qWidth, queryCount: r.count, heads: c.heads,
+                                kvHeads: c.kvHeads, headDim: c.headDim, keys: keys, values: values,
+                                slotCount: sequence.cacheStart + r.count, scale: c.attentionScale, visible: visible,
+                                out: out + r.lowerBound * c.qWidth, pool: spread ? .inline : pool)
+                        }
+                    }
+                }
+            }
+        }
+        if pass.sites.wants(l, .attentionWeights) {  // ordinary passes only: one sequence
+            let visible = visibility(
+                mask: pass.mask, cacheStart: pass.cacheStart, positions: pass.positions, slotPositions: pass.slotPositions,
+                window: isLocal ? c.slidingWindow : nil)
             var weights = pass.cache.withLayer(l) { keys, _ in
                 Attention.weights(
                     queries: q, queryCount: n, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, keys: keys,

@@ -81,6 +81,16 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
             guesses: guesses, bestTokenRows: bestTokenRows, hook: hook, interventions: interventions, tape: nil)
     }
 
+    /// `body` while no forward pass runs (and none can start): the lock every pass holds.
+    func runningAlone<T>(_ body: () throws -> T) throws -> T {
+        guard running.try() else {
+            throw ModelError(
+                "\(file.path): a forward pass is already running on this model: one at a time (its thread pool serves one caller); use one Transformer per thread, or queue the calls as ppd serve does")
+        }
+        defer { running.unlock() }
+        return try body()
+    }
+
     /// `body` while no forward pass runs (and none can start): for changes to the weights' layout.
     func exclusively<T>(_ body: () throws -> T) throws -> T {
         guard running.try() else {
@@ -96,11 +106,18 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         logitRows: [Int]?, guesses: GuessRows? = nil, bestTokenRows: [Int] = [], hook: ActivationHook?,
         interventions: Interventions? = nil, tape: ForwardTape?, outputLayer: Bool = true
     ) throws -> Logits {
-        guard running.try() else {
-            throw ModelError(
-                "\(file.path): a forward pass is already running on this model: one at a time (its thread pool serves one caller); use one Transformer per thread, or queue the calls as ppd serve does")
+        try runningAlone {
+            try runPass(
+                embeddings: embeddings, positions: positions, mask: mask, cache: cache, logitRows: logitRows, guesses: guesses,
+                bestTokenRows: bestTokenRows, hook: hook, interventions: interventions, tape: tape, outputLayer: outputLayer)
         }
-        defer { running.unlock() }
+    }
+
+    private func runPass(
+        embeddings: [Float], positions: [Int32], mask: AttentionMask, cache: KVCache,
+        logitRows: [Int]?, guesses: GuessRows?, bestTokenRows: [Int], hook: ActivationHook?,
+        interventions: Interventions?, tape: ForwardTape?, outputLayer: Bool
+    ) throws -> Logits {
         let n = positions.count
         let outputRows = logitRows ?? Array(0..<n)
         try checkBatch(
@@ -111,13 +128,25 @@ public final class Transformer: LanguageModel, @unchecked Sendable {
         try cache.beginBatch(positions: positions)
         // RoPE angles for each batch token, for the global and the sliding-window base.
         let (global, local) = ropeTables(positions)
+        let sequence = SequenceRows(
+            rows: 0..<n, positions: positions, mask: mask, cache: cache, cacheStart: cacheStart, slotPositions: cache.positions)
         let pass = LayerPass(
-            n: n, positions: positions, mask: mask, cache: cache, cacheStart: cacheStart, slotPositions: cache.positions,
-            global: global, local: local, sites: sites, hook: hook, tape: tape)
+            n: n, positions: positions, sequences: [sequence], global: global, local: local, sites: sites, hook: hook, tape: tape)
 
-        var x = embeddings  // residual stream, n x hidden
-        var scratch = LayerScratch(config, rows: n)
         tape?.begin(positions: positions, mask: mask, cache: cache, cacheStart: cacheStart, outputRows: outputRows)
+        return try runLayers(
+            embeddings, pass, outputRows: outputRows, guesses: guesses, bestTokenRows: bestTokenRows, tape: tape,
+            outputLayer: outputLayer)
+    }
+
+    /// The layers and the output of a pass whose caches have their batch slots reserved.
+    func runLayers(
+        _ embeddings: [Float], _ pass: LayerPass, outputRows: [Int], guesses: GuessRows?, bestTokenRows: [Int],
+        tape: ForwardTape?, outputLayer: Bool
+    ) throws -> Logits {
+        let sites = pass.sites, hook = pass.hook, n = pass.n
+        var x = embeddings  // residual stream, n x hidden
+        var scratch = LayerScratch(config, rows: pass.n)
         for (l, w) in weights.layers.enumerated() {
             try sites.apply(l, .layerInput, &x, heads: 1)
             observe(hook, l, .layerInput, x, n)

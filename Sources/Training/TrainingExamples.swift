@@ -51,16 +51,43 @@ public struct TrainingExamples {
     public func example(
         _ conversation: Conversation, model: LanguageModel, tokenizer: SentencePieceTokenizer, random: inout RandomSource
     ) throws -> Example? {
+        guard let context = context(of: conversation, tokenizer: tokenizer) else { return nil }
+        var reply: [Int32]? = nil
+        if case .selfDistilled = self.reply {
+            reply = try AutoregressiveGenerator(model: model).generate(prompt: context, options: replyOptions(context)).tokens
+        }
+        return example(conversation, context: context, distilled: reply, tokenizer: tokenizer, random: &random)
+    }
+
+    /// The tokens of the conversation's first user turn in the template, or nil when it has none or
+    /// it leaves no room for a reply.
+    func context(of conversation: Conversation, tokenizer: SentencePieceTokenizer) -> [Int32]? {
         guard let userIndex = conversation.turns.firstIndex(where: { $0.role == .user }) else { return nil }
         let context = tokenizer.encode(template.prompt(conversation.turns[userIndex].text))
         guard context.count + promptTokens + 2 <= maxLength else { return nil }
+        return context
+    }
+
+    /// How a self-distilled reply to `context` is generated: greedy, up to the sequence length.
+    func replyOptions(_ context: [Int32]) -> GenerationOptions {
+        guard case .selfDistilled(let length) = reply else { return GenerationOptions(maxTokens: 0) }
+        return GenerationOptions(maxTokens: min(length, maxLength - context.count))
+    }
+
+    /// The example from a context and, for self-distillation, the model's reply to it; cuts drawn
+    /// from `random`.
+    func example(
+        _ conversation: Conversation, context: [Int32], distilled: [Int32]?, tokenizer: SentencePieceTokenizer,
+        random: inout RandomSource
+    ) -> Example? {
         var reply: [Int32]
         switch self.reply {
-        case .selfDistilled(let length):
-            let budget = min(length, maxLength - context.count)
-            reply = try AutoregressiveGenerator(model: model).generate(prompt: context, options: GenerationOptions(maxTokens: budget)).tokens
+        case .selfDistilled:
+            reply = distilled ?? []
         case .dataset:
-            guard let answer = conversation.turns[(userIndex + 1)...].first(where: { $0.role == .assistant }) else { return nil }
+            guard let userIndex = conversation.turns.firstIndex(where: { $0.role == .user }),
+                  let answer = conversation.turns[(userIndex + 1)...].first(where: { $0.role == .assistant })
+            else { return nil }
             reply = Array(tokenizer.encode(template.replyLead + answer.text, addSpecial: false).prefix(maxLength - context.count))
         }
         let tokens = context + reply
@@ -85,22 +112,42 @@ public struct TrainingExamples {
     /// as wanted), then one per further conversation that gives one, skipping conversations
     /// `existing` already holds (by id). `checkpoint` receives all examples so far after every
     /// `checkpointEvery` new ones and once at the end when any were added, so that an
-    /// interrupted preparation loses little and resumes from the saved ones; `progress` gets
-    /// the count after each new example.
+    /// interrupted preparation resumes from the saved ones; `progress` gets the count after each
+    /// new example. Self-distilled replies are generated `batchSize` conversations at a time in
+    /// shared forward passes (`BatchGenerator`); the examples are the same for every batch size
+    /// (each reply is what the model gives alone, and cuts are drawn in pool order).
     public func prepare(
         pool: [Conversation], wanted: Int, existing: [Example], model: LanguageModel, tokenizer: SentencePieceTokenizer,
-        random: inout RandomSource, checkpointEvery: Int = 50, checkpoint: ([Example]) throws -> Void = { _ in },
+        random: inout RandomSource, batchSize: Int = 1, checkpointEvery: Int = 50, checkpoint: ([Example]) throws -> Void = { _ in },
         progress: (Int) -> Void = { _ in }
     ) throws -> [Example] {
         var prepared = Array(existing.prefix(wanted))
         let held = Set(prepared.map(\.id))
         var added = 0
-        for conversation in pool where prepared.count < wanted && !held.contains(conversation.id) {
-            guard let example = try example(conversation, model: model, tokenizer: tokenizer, random: &random) else { continue }
-            prepared.append(example)
-            added += 1
-            progress(prepared.count)
-            if added % max(checkpointEvery, 1) == 0 { try checkpoint(prepared) }
+        let candidates = pool.filter { !held.contains($0.id) }
+        var next = 0
+        while prepared.count < wanted && next < candidates.count {
+            // The next conversations with a usable context, as many as the examples still wanted
+            // (at most one batch), and their replies in one batched generation.
+            var window: [(conversation: Conversation, context: [Int32])] = []
+            while next < candidates.count && window.count < min(max(batchSize, 1), wanted - prepared.count) {
+                if let context = context(of: candidates[next], tokenizer: tokenizer) { window.append((candidates[next], context)) }
+                next += 1
+            }
+            var replies = [[Int32]?](repeating: nil, count: window.count)
+            if case .selfDistilled = reply, !window.isEmpty {
+                let results = try BatchGenerator(model: model).generate(
+                    prompts: window.map(\.context), options: window.map { replyOptions($0.context) }, batchSize: max(batchSize, 1))
+                replies = results.map(\.tokens)
+            }
+            for (k, item) in window.enumerated() where prepared.count < wanted {
+                guard let example = example(item.conversation, context: item.context, distilled: replies[k], tokenizer: tokenizer, random: &random)
+                else { continue }
+                prepared.append(example)
+                added += 1
+                progress(prepared.count)
+                if added % max(checkpointEvery, 1) == 0 { try checkpoint(prepared) }
+            }
         }
         if added > 0 && added % max(checkpointEvery, 1) != 0 { try checkpoint(prepared) }
         return prepared

@@ -12,7 +12,13 @@ struct Generate: ParsableCommand {
     var model: String?
 
     @Option(help: "Prompt text.")
-    var prompt: String
+    var prompt: String?
+
+    @Option(help: "A JSON Lines file of prompts ({\"prompt\": \"...\"} per line) to generate for, several at a time (--batch); one JSON line per prompt is printed as it finishes, with its index.")
+    var prompts: String?
+
+    @Option(help: "With --prompts: how many prompts share each forward pass (1...256). Every prompt gets the tokens it gets alone.")
+    var batch = 8
 
     @Option(help: "Maximum number of tokens to generate.")
     var maxTokens = 128
@@ -42,6 +48,14 @@ struct Generate: ParsableCommand {
     var decoding: PromptDecodingOptions
 
     func validate() throws {
+        guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give either --prompt or --prompts") }
+        if prompts != nil {
+            guard !decoding.ppd else { throw ValidationError("--prompts runs plain decoding: --ppd takes one --prompt") }
+            guard ablate.isEmpty else { throw ValidationError("--prompts does not take --ablate") }
+            guard (1...BatchGenerator.maxBatchSize).contains(batch) else {
+                throw ValidationError("--batch must be in 1...\(BatchGenerator.maxBatchSize)")
+            }
+        }
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
         guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
@@ -55,12 +69,16 @@ struct Generate: ParsableCommand {
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let transformer = try Transformer(file: file, threads: compute.threads, arithmetic: compute.arithmetic)
-        let promptTokens = tokenizer.encode(prompt)
-        let ablations: [any ActivationIntervention] = try ablate.map { try AblationSpec(parsing: $0).makeAblation(for: transformer.config) }
         let options = GenerationOptions(
             maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),
             stopTokens: StopTokens.defaults(for: tokenizer.vocabulary))
+        if let prompts {
+            try generateBatched(promptFile: prompts, transformer: transformer, tokenizer: tokenizer, options: options)
+            return
+        }
+        let promptTokens = tokenizer.encode(prompt ?? "")
+        let ablations: [any ActivationIntervention] = try ablate.map { try AblationSpec(parsing: $0).makeAblation(for: transformer.config) }
         if decoding.ppd {
             try runPromptDecoding(
                 path: path, transformer: transformer, tokenizer: tokenizer, prompt: promptTokens, options: options,

@@ -80,7 +80,7 @@ extension Generate {
                 "virtual_tokens": .int(Int64(tokens.virtualTokens)), "attention": .string(tokens.attention.rawValue),
                 "policy": .string(result.policy), "temperature": .double(Double(temperature)), "top_k": .int(Int64(topK)),
                 "top_p": .double(Double(topP)), "seed": .int(Int64(bitPattern: seed)), "max_tokens": .int(Int64(maxTokens)),
-                "prompt_text": .string(self.prompt), "text": .string(text),
+                "prompt_text": .string(self.prompt ?? ""), "text": .string(text),
                 "command_line": .string(CommandLine.arguments.joined(separator: " ")),
                 "git_commit": .string(RunInfo.gitCommit()), "date": .string(RunInfo.date()),
                 "threads": .int(Int64(transformer.pool.threadCount)),

@@ -72,6 +72,8 @@ struct Train: ParsableCommand {
     var resume = false
     @Option(help: "Prepared examples: read from this file when it exists (made with the same model); missing ones (up to --conversations + --held-out) are prepared and the file is rewritten every 50 examples, so an interrupted preparation resumes.")
     var examples: String?
+    @Option(help: "Conversations whose self-distilled replies are generated together, in shared forward passes (1...256; the prepared examples are the same for every value).")
+    var prepareBatch = 16
     @Flag(help: "Draw --cuts fresh cuts per prepared training example (seeded with --seed) instead of the cuts stored in --examples: more cuts per reply without preparing the replies again. Held-out examples keep their cuts.")
     var recut = false
     @Option(help: "Matrix arithmetic of the frozen model's own passes: the self-distilled replies, the teacher distributions and the prefix keys and values the prompt rows attend to. int8 (the default where the CPU has AVX-512 VNNI or AVX2) is what `ppd generate` runs; float32 is the exact reference. The prompt rows' forward and backward passes are always float32.")
@@ -84,6 +86,9 @@ struct Train: ParsableCommand {
         }
         guard conversations > 0, heldOut >= 0, numPromptTokens > 0, virtualTokens > 0, cuts > 0, epochs > 0, replyTokens > 0 else {
             throw ValidationError("counts must be positive")
+        }
+        guard (1...BatchGenerator.maxBatchSize).contains(prepareBatch) else {
+            throw ValidationError("--prepare-batch must be in 1...\(BatchGenerator.maxBatchSize)")
         }
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint") }
     }
@@ -130,7 +135,7 @@ struct Train: ParsableCommand {
             let before = prepared.count
             prepared = try examples.prepare(
                 pool: pool, wanted: wanted, existing: prepared, model: teacher, tokenizer: tokenizer, random: &random,
-                checkpoint: { examples in
+                batchSize: prepareBatch, checkpoint: { examples in
                     if let examplesURL {
                         try TrainingExamples.File(modelSHA256: modelSHA256, description: description, examples: examples).save(to: examplesURL)
                     }

@@ -70,6 +70,32 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(saved.isEmpty)
     }
 
+    /// Self-distilled replies generated several conversations at a time give exactly the examples
+    /// of one at a time (the same replies, cuts drawn in pool order), checkpoints included, also
+    /// when some conversations give no example and the last batch is cut short.
+    func testBatchedPreparationGivesTheSameExamples() throws {
+        let (model, tokenizer) = try tiny()
+        var pool = (0..<11).map { Conversation(id: "c\($0)", turns: [(.user, String(repeating: "ab ", count: 1 + $0 % 4)), (.assistant, "abc")]) }
+        pool.insert(Conversation(id: "none", turns: [(.assistant, "no user turn")]), at: 3)
+        let examples = TrainingExamples(reply: .selfDistilled(tokens: 9), cutsPerSequence: 3, promptTokens: 2)
+        func prepare(batch: Int) throws -> ([TrainingExamples.Example], [Int]) {
+            var random = RandomSource(seed: 4)
+            var saved: [Int] = []
+            let made = try examples.prepare(
+                pool: pool, wanted: 10, existing: [], model: model, tokenizer: tokenizer, random: &random, batchSize: batch,
+                checkpointEvery: 3, checkpoint: { saved.append($0.count) })
+            return (made, saved)
+        }
+        let (single, singleSaved) = try prepare(batch: 1)
+        XCTAssertEqual(single.count, 10)
+        XCTAssertFalse(single.contains { $0.id == "none" })
+        for batch in [2, 4, 16] {
+            let (batched, saved) = try prepare(batch: batch)
+            XCTAssertEqual(batched, single, "batch \(batch)")
+            XCTAssertEqual(saved, singleSaved, "batch \(batch)")
+        }
+    }
+
     func testCheckpointRoundTripAndResume() throws {
         let (model, _) = try tiny()
         let tokens: [Int32] = [2] + (0..<24).map { Int32(4 + $0 % 40) }
