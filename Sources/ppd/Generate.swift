@@ -65,6 +65,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
+        let promptTexts = try prompts.map(Self.readPrompts)  // a bad prompt file fails before the model loads
         let path = try ModelLocation.resolve(model)
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
@@ -73,8 +74,8 @@ struct Generate: ParsableCommand {
             maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),
             stopTokens: StopTokens.defaults(for: tokenizer.vocabulary))
-        if let prompts {
-            try generateBatched(promptFile: prompts, transformer: transformer, tokenizer: tokenizer, options: options)
+        if let promptTexts {
+            try generateBatched(texts: promptTexts, transformer: transformer, tokenizer: tokenizer, options: options)
             return
         }
         let promptTokens = tokenizer.encode(prompt ?? "")

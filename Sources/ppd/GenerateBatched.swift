@@ -1,12 +1,10 @@
-import ArgumentParser
 import Foundation
 import PPD
 
 extension Generate {
     /// `--prompts FILE --batch B`: every prompt of a JSON Lines file, B sharing each forward pass;
     /// one JSON line per prompt on standard output as it finishes, progress on standard error.
-    func generateBatched(promptFile: String, transformer: Transformer, tokenizer: SentencePieceTokenizer, options: GenerationOptions) throws {
-        let texts = try Self.readPrompts(promptFile)
+    func generateBatched(texts: [String], transformer: Transformer, tokenizer: SentencePieceTokenizer, options: GenerationOptions) throws {
         let prompts = texts.map { tokenizer.encode($0) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -36,7 +34,7 @@ extension Generate {
     /// Errors name the file and the line.
     static func readPrompts(_ path: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ValidationError("\(path): cannot read the prompt file (missing, unreadable or not UTF-8)")
+            throw EvaluationError(file: path, "cannot read the prompt file (missing, unreadable or not UTF-8)")
         }
         var prompts: [String] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
@@ -44,11 +42,11 @@ extension Generate {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let prompt = object["prompt"] as? String
             else {
-                throw ValidationError("\(path):\(number + 1): expected a JSON object with a string \"prompt\"")
+                throw EvaluationError(file: path, "line \(number + 1): expected a JSON object with a string \"prompt\"")
             }
             prompts.append(prompt)
         }
-        guard !prompts.isEmpty else { throw ValidationError("\(path): no prompts") }
+        guard !prompts.isEmpty else { throw EvaluationError(file: path, "no prompts") }
         return prompts
     }
 }

@@ -50,4 +50,52 @@ final class ServerTests: XCTestCase {
             XCTAssertGreaterThan(report["peak_resident_bytes"] as? Int ?? 0, 100 << 20, "the JSON report's peak resident memory")
         }
     }
+
+    /// `ppd generate --prompts FILE --batch B` prints one JSON line per prompt whose text is what
+    /// `ppd generate --json --prompt` prints for that prompt alone; a bad line of the file is an
+    /// error naming the file and the line, before the model loads.
+    func testPromptsFileGivesEachPromptsTextAlone() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ppd")
+        let tool = FileManager.default.isExecutableFile(atPath: binary.path)
+            ? binary : ServerFixture.repositoryRoot.appendingPathComponent(".build/release/ppd")
+        guard FileManager.default.isExecutableFile(atPath: tool.path) else {
+            return XCTFail("no ppd binary at \(binary.path) or \(tool.path): build the package first")
+        }
+        let model = try ServerFixture.modelPath()
+        func run(_ arguments: [String]) throws -> (status: Int32, out: Data, err: String) {
+            let process = Process()
+            process.executableURL = tool
+            process.arguments = arguments
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            let out = output.fileHandleForReading.readDataToEndOfFile()
+            let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, out, err)
+        }
+        let prompts = ["The capital of France is", "def add(a, b):", "Once upon a time"]
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("prompts-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try prompts.map { #"{"prompt": \#(String(decoding: try! JSONEncoder().encode($0), as: UTF8.self))}"# }
+            .joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let batched = try run(["generate", "--model", model, "--prompts", file.path, "--batch", "3", "--max-tokens", "12"])
+        XCTAssertEqual(batched.status, 0, batched.err)
+        let lines = String(decoding: batched.out, as: UTF8.self).split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        XCTAssertEqual(lines.compactMap { $0["index"] as? Int }.sorted(), [0, 1, 2])
+        for line in lines {
+            let index = line["index"] as! Int
+            let alone = try run(["generate", "--json", "--model", model, "--prompt", prompts[index], "--max-tokens", "12"])
+            let report = try JSONSerialization.jsonObject(with: alone.out) as! [String: Any]
+            XCTAssertEqual(line["text"] as? String, report["text"] as? String, prompts[index])
+            XCTAssertEqual(line["prompt"] as? String, prompts[index])
+        }
+        try "{\"prompt\": \"ok\"}\n[1, 2]\n".write(to: file, atomically: true, encoding: .utf8)
+        let bad = try run(["generate", "--model", "/no/such/model.gguf", "--prompts", file.path])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains(file.path) && bad.err.contains("line 2"), bad.err)
+    }
 }
