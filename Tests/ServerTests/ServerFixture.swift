@@ -22,6 +22,13 @@ final class ServerFixture: @unchecked Sendable {
     static let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/check_server.py")
 
     /// The model, skipping when it is absent only if `PPD_ALLOW_MISSING_MODEL=1`.
+    /// The `ppd` binary beside the test bundle, else in `.build/release`; nil when neither exists.
+    static func ppdTool() -> URL? {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ppd")
+        let built = repositoryRoot.appendingPathComponent(".build/release/ppd")
+        return [beside, built].first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
     static func modelPath() throws -> String {
         let path = ModelLocation.defaultPath
         if FileManager.default.fileExists(atPath: path) { return path }

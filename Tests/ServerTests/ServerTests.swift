@@ -24,11 +24,8 @@ final class ServerTests: XCTestCase {
     /// text `ppd generate --json` prints for the same prompt.
     func testGreedyTextEqualsPPDGenerate() throws {
         let fixture = try ServerFixture.start()
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ppd")
-        let tool = FileManager.default.isExecutableFile(atPath: binary.path)
-            ? binary : ServerFixture.repositoryRoot.appendingPathComponent(".build/release/ppd")
-        guard FileManager.default.isExecutableFile(atPath: tool.path) else {
-            return XCTFail("no ppd binary at \(binary.path) or \(tool.path): build the package first")
+        guard let tool = ServerFixture.ppdTool() else {
+            return XCTFail("no ppd binary beside the tests or in .build/release: build the package first")
         }
         let cases = fixture.expectations["completions"] as! [[String: Any]]
         for expected in cases.prefix(2) {
@@ -55,11 +52,8 @@ final class ServerTests: XCTestCase {
     /// `ppd generate --json --prompt` prints for that prompt alone; a bad line of the file is an
     /// error naming the file and the line, before the model loads.
     func testPromptsFileGivesEachPromptsTextAlone() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ppd")
-        let tool = FileManager.default.isExecutableFile(atPath: binary.path)
-            ? binary : ServerFixture.repositoryRoot.appendingPathComponent(".build/release/ppd")
-        guard FileManager.default.isExecutableFile(atPath: tool.path) else {
-            return XCTFail("no ppd binary at \(binary.path) or \(tool.path): build the package first")
+        guard let tool = ServerFixture.ppdTool() else {
+            return XCTFail("no ppd binary beside the tests or in .build/release: build the package first")
         }
         let model = try ServerFixture.modelPath()
         func run(_ arguments: [String]) throws -> (status: Int32, out: Data, err: String) {
