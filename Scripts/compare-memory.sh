@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Peak resident memory side by side: plain `ppd generate`, `ppd generate --ppd`, the float32
 # arithmetic, and llama.cpp's `llama-simple` on the same GGUF and prompt, in alternating rounds
-# (`/usr/bin/time -f %M`). Prints each run and the median of each command in MB (10^6 bytes).
+# (`/usr/bin/time -f %M`). Prints each run and the median of each command in "MB" meaning
+# 1000 KiB (the KiB /usr/bin/time reports, divided by 1000: the unit of every peak-RSS figure in
+# README.md and Experiments/README.md).
 #
 #   Scripts/compare-memory.sh PATH/TO/llama-simple [ROUNDS=3] [TOKENS=32]
 #
@@ -32,11 +34,11 @@ for round in $(seq 1 "$rounds"); do
     /usr/bin/time -f "%M" -o "$measured" ${commands[$i]} "$prompt" >/dev/null 2>&1
     kb=$(tail -1 "$measured")
     results[$i]+="$kb "
-    printf "round %d  %-36s %8.1f MB\n" "$round" "${names[$i]}" "$(echo "$kb / 1000" | bc -l)"
+    printf "round %d  %-36s %8.1f MB\n" "$round" "${names[$i]}" "$(awk -v k="$kb" 'BEGIN {print k / 1000}')"
   done
 done
 median() { printf '%s\n' $1 | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 echo "median peak RSS (MB), $rounds rounds, $tokens tokens, $(date -u +%F):"
 for i in "${!commands[@]}"; do
-  printf "  %-36s %8.1f\n" "${names[$i]}" "$(echo "$(median "${results[$i]}") / 1000" | bc -l)"
+  printf "  %-36s %8.1f\n" "${names[$i]}" "$(awk -v k="$(median "${results[$i]}")" 'BEGIN {print k / 1000}')"
 done
