@@ -48,24 +48,6 @@ static inline uint8_t ppd_i8_tile_get(int bits, int steps, const uint8_t *tile, 
     return u;
 }
 
-/// Sets u_k[i] of a tile to `u` (below 2^bits), leaving every other element as it was.
-static inline void ppd_i8_tile_set(int bits, int steps, uint8_t *tile, int k, int i, uint8_t u) {
-    if (bits == 8) {
-        tile[k * 64 + i] = u;
-        return;
-    }
-    uint8_t *nibbles = tile + (k / 2) * 64 + i;
-    const int shift = 4 * (k & 1);
-    *nibbles = (uint8_t)((*nibbles & ~(15 << shift)) | ((u & 15) << shift));
-    uint8_t *planes = tile + 32 * steps;
-    for (int bit = 4; bit < bits; bit++) {
-        uint64_t word;
-        memcpy(&word, planes + ((bit - 4) * steps + k) * 8, 8);
-        word = (word & ~((uint64_t)1 << i)) | ((uint64_t)((u >> bit) & 1) << i);
-        memcpy(planes + ((bit - 4) * steps + k) * 8, &word, 8);
-    }
-}
-
 /// An IEEE half as a float (exact).
 static inline float ppd_i8_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff, bits;

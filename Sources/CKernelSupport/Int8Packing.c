@@ -115,6 +115,25 @@ static void unpack_row(uint32_t type, const uint8_t *src, int columns, uint8_t *
     }
 }
 
+/// Writes a tile's steps (`steps` x 64 bytes, each below 2^bits) in the packed form of `bits`
+/// (see "Packed tiles" in PPDInt8.h; `ppd_i8_tile_get` reads it back).
+static void encode_tile(int bits, int steps, const uint8_t *bytes, uint8_t *tile) {
+    if (bits == 8) {
+        memcpy(tile, bytes, (size_t)steps * 64);
+        return;
+    }
+    for (int p = 0; p < steps / 2; p++)
+        for (int i = 0; i < 64; i++)
+            tile[p * 64 + i] = (uint8_t)((bytes[2 * p * 64 + i] & 15) | ((bytes[(2 * p + 1) * 64 + i] & 15) << 4));
+    uint8_t *planes = tile + 32 * steps;
+    for (int bit = 4; bit < bits; bit++)
+        for (int k = 0; k < steps; k++) {
+            uint64_t word = 0;
+            for (int i = 0; i < 64; i++) word |= (uint64_t)((bytes[k * 64 + i] >> bit) & 1) << i;
+            memcpy(planes + ((bit - 4) * steps + k) * 8, &word, 8);
+        }
+}
+
 int ppd_i8_pack(const ppd_i8_matrix *m, const void *data, size_t row_bytes, int rows) {
     const uint32_t type = m->type;
     const int block = ppd_i8_block(type), columns = m->columns, bits = ppd_i8_bits(type);
@@ -134,13 +153,12 @@ int ppd_i8_pack(const ppd_i8_matrix *m, const void *data, size_t row_bytes, int 
             unpack_row(type, (const uint8_t *)data + (size_t)(group * 4 + r) * row_bytes, columns, u[r], scale[r], min[r], half[r]);
         for (int c = 0; c < chunks; c++) {
             size_t tile = (size_t)group * chunks + c;
-            uint8_t *w = weights + tile * tile_bytes;
-            memset(w, 0, tile_bytes);
+            uint8_t bytes[16 * 32];  // the tile's steps as bytes (block <= 32)
             for (int k = 0; k < steps; k++)
                 for (int r = 0; r < 4; r++)
                     for (int b = 0; b < 4; b++)
-                        for (int t = 0; t < 4; t++)
-                            ppd_i8_tile_set(bits, steps, w, k, (r * 4 + b) * 4 + t, u[r][(c * 4 + b) * block + 4 * k + t]);
+                        memcpy(bytes + k * 64 + (r * 4 + b) * 4, &u[r][(c * 4 + b) * block + 4 * k], 4);
+            encode_tile(bits, steps, bytes, weights + tile * tile_bytes);
             for (int r = 0; r < 4; r++)
                 for (int b = 0; b < 4; b++) {
                     const size_t index = tile * 16 + r * 4 + b;
