@@ -34,7 +34,7 @@ let optimized: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelTargetCPU()]
 /// and the shared command-line options.
 let examples = [
     "Example-Speedup", "Example-GuessAccuracy", "Example-TreeAblation", "Example-Sampling", "Example-HardwareAware",
-    "Example-Memory", "Example-SpeculativeCombo", "Example-ActivationAblation",
+    "Example-Memory", "Example-SpeculativeCombo", "Example-ActivationAblation", "Example-TrainingAblation", "Example-TrainingCost",
 ]
 
 func example(_ name: String) -> Target {

@@ -81,14 +81,14 @@ struct EvalGuesses: ParsableCommand {
         let guessVocabulary = try guess.head(model: transformer, modelSHA256: modelSHA256, note: { note($0) })
         let result = try evaluation.accuracy(of: tokens, rankedAmong: guessVocabulary?.head)
         let (accuracy, loss, scored) = (result.perRank, result.meanLoss, result.cuts)
-        let report: [String: Any] = [
-            "format": "ppd-accuracy/1", "prompt_tokens": tokensFile ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
-            "questions": questions, "question_count": result.questions, "cuts": scored, "template": template, "mean_loss": loss,
-            "guess_vocabulary": guessVocabulary.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full", "arithmetic": compute.arithmetic.rawValue,
-            "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
-            "accuracies": accuracy,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        let data = try AccuracyReport.data(
+            perRank: accuracy,
+            fields: [
+                "prompt_tokens": tokensFile ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
+                "questions": questions, "question_count": result.questions, "cuts": scored, "template": template, "mean_loss": loss,
+                "guess_vocabulary": guessVocabulary.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
+                "arithmetic": compute.arithmetic.rawValue,
+            ])
         if let out { try data.write(to: URL(fileURLWithPath: out), options: .atomic) }
         if json {
             print(String(decoding: data, as: UTF8.self))

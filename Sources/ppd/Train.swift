@@ -3,11 +3,7 @@ import Foundation
 import CommandOptions
 import PPD
 
-/// Which reply a training sequence continues with.
-enum ReplySource: String, ExpressibleByArgument, CaseIterable {
-    case model, dataset
-}
-
+extension TrainingRecipe.ReplySource: ExpressibleByArgument {}
 extension DistillationLoss.Kind: ExpressibleByArgument {}
 extension PromptTokens.Attention: ExpressibleByArgument {}
 
@@ -41,7 +37,7 @@ struct Train: ParsableCommand {
     @Option(help: "Initialisation text (default: the paper's \"Next 2 word Next 3 word ...\").")
     var initText: String?
     @Option(help: "Reply source: model (self-distillation) or dataset.")
-    var reply = ReplySource.model
+    var reply = TrainingRecipe.ReplySource.model
     @Option(help: "Tokens of the model's own reply (with --reply model).")
     var replyTokens = 64
     @Option(help: "Longest training sequence in tokens.")
@@ -56,6 +52,8 @@ struct Train: ParsableCommand {
     var epochs = 1
     @Option(help: "Loss: distillation (KL to the model's distributions) or cross-entropy (its greedy tokens).")
     var loss = DistillationLoss.Kind.distillation
+    @Option(help: "Weight of distance k's loss is decay^k (the paper's 0.8).")
+    var lossDecay = 0.8
     @Option(help: "Seed for shuffling and cuts.")
     var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).")
@@ -81,11 +79,10 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
 
     func validate() throws {
-        guard PromptTemplate.named(template) != nil else {
-            throw ValidationError("--template: unknown template \"\(template)\" (known: \(PromptTemplate.all.map(\.name).joined(separator: ", ")))")
-        }
-        guard conversations > 0, heldOut >= 0, numPromptTokens > 0, virtualTokens > 0, cuts > 0, epochs > 0, replyTokens > 0 else {
-            throw ValidationError("counts must be positive")
+        do {
+            try recipe.validate()
+        } catch let error as TrainingError {
+            throw ValidationError(error.description)
         }
         guard (1...BatchGenerator.maxBatchSize).contains(prepareBatch) else {
             throw ValidationError("--prepare-batch must be in 1...\(BatchGenerator.maxBatchSize)")
@@ -93,7 +90,30 @@ struct Train: ParsableCommand {
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint") }
     }
 
+    /// The run these flags describe.
+    var recipe: TrainingRecipe {
+        var recipe = TrainingRecipe(conversations: conversations, heldOut: heldOut)
+        recipe.template = template
+        recipe.reply = reply
+        recipe.replyTokens = replyTokens
+        recipe.maxLength = maxLength
+        recipe.cuts = cuts
+        recipe.recut = recut
+        recipe.promptTokens = numPromptTokens
+        recipe.virtualTokens = virtualTokens
+        recipe.attention = attention
+        recipe.initialisation = initText.map { .text($0) } ?? .paperText
+        recipe.loss = loss
+        recipe.lossDecay = lossDecay
+        recipe.learningRate = lr
+        recipe.weightDecay = weightDecay
+        recipe.epochs = epochs
+        recipe.seed = seed
+        return recipe
+    }
+
     func run() throws {
+        let recipe = self.recipe
         let path = try ModelLocation.resolve(model)
         let file = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
@@ -105,133 +125,59 @@ struct Train: ParsableCommand {
         if let guessHead { log("prompt rows over the guess head: the \(guessHead.head.tokens.count) most frequent tokens of \(guessHead.file)") }
         let clock = ContinuousClock.now
 
-        // 1. Conversations, shuffled with the seed; training ones first, then held-out ones.
-        let wanted = conversations + heldOut
-        let contents = try ShareGPT.read(contentsOf: URL(fileURLWithPath: data), limit: wanted * 4)
-        var random = RandomSource(seed: seed)
-        let pool = contents.conversations.shuffled(using: &random)
-        log("read \(contents.conversations.count) conversations from \(data)\(contents.truncated ? " (file truncated: complete records only)" : "")")
-
-        // 2. Examples: the reply (the model's own continuation with --reply model) and the cuts.
-        let examples = TrainingExamples(
-            template: PromptTemplate.named(template)!, reply: reply == .model ? .selfDistilled(tokens: replyTokens) : .dataset,
-            maxLength: maxLength, cutsPerSequence: cuts, promptTokens: numPromptTokens, seed: seed)
-        var prepared: [TrainingExamples.Example] = []
-        let started = ContinuousClock.now
-        let examplesURL = self.examples.map { URL(fileURLWithPath: $0) }
-        var description =
-            "template \(template), reply \(reply.rawValue) (\(replyTokens) tokens, \(teacherArithmetic.rawValue) arithmetic), max length \(maxLength), \(cuts) cuts, \(numPromptTokens) prompt tokens, seed \(seed), from \(data)"
-        if let examplesURL, FileManager.default.fileExists(atPath: examplesURL.path) {
-            let file = try TrainingExamples.File.load(from: examplesURL, modelSHA256: modelSHA256)
-            prepared = Array(file.examples.prefix(wanted))
-            log("read \(prepared.count) prepared examples from \(examplesURL.path) (\(file.description))")
-            if file.examples.count < wanted {
-                description = file.description + "; extended to \(wanted) with: " + description
-            } else {
-                description = file.description
-            }
-        }
-        if prepared.count < wanted {
-            let before = prepared.count
-            prepared = try examples.prepare(
-                pool: pool, wanted: wanted, existing: prepared, model: teacher, tokenizer: tokenizer, random: &random,
-                batchSize: prepareBatch, checkpoint: { examples in
-                    if let examplesURL {
-                        try TrainingExamples.File(modelSHA256: modelSHA256, description: description, examples: examples).save(to: examplesURL)
-                    }
-                },
-                progress: { count in
-                    let rate = Double(count - before) / started.secondsSince()
+        let data = try TrainingData.prepare(
+            recipe: recipe, conversationsFile: URL(fileURLWithPath: self.data), teacher: teacher, teacherName: teacherArithmetic.rawValue,
+            tokenizer: tokenizer, modelSHA256: modelSHA256, examplesFile: examples.map { URL(fileURLWithPath: $0) }, batchSize: prepareBatch,
+            events: { event in
+                switch event {
+                case .note(let line): log(line)
+                case .progress(let count, let wanted, let rate):
                     progress("preparing examples \(count)/\(wanted), \(String(format: "%.2f", rate))/s, ETA \(Int(Double(wanted - count) / rate)) s")
-                })
-            endProgress()
-            if let examplesURL { log("wrote \(prepared.count) prepared examples to \(examplesURL.path)") }
-        }
-        if recut {
-            var cutRandom = RandomSource(seed: seed &+ 0x5EED)
-            // Training examples only: the held-out cuts stay as stored, comparable across runs.
-            for i in prepared.indices.dropLast(heldOut) {
-                prepared[i].cuts =
-                    examples.cuts(tokens: prepared[i].tokens, replyStart: prepared[i].replyStart, random: &cutRandom) ?? prepared[i].cuts
-            }
-            log("drew \(prepared.reduce(0) { $0 + $1.cuts.count }) fresh cuts (up to \(cuts) per example)")
-        }
-        guard prepared.count > heldOut else { throw ValidationError("only \(prepared.count) usable conversations in \(data)") }
-        let training = Array(prepared.prefix(prepared.count - heldOut)), evaluation = Array(prepared.suffix(heldOut))
-        log("\(training.count) training and \(evaluation.count) held-out sequences (\(training.reduce(0) { $0 + $1.tokens.count }) training tokens), prepared in \(Int(started.secondsSince())) s")
-
-        // 3. Prompt tokens: from the checkpoint, or initialised from text.
-        var tokens: PromptTokens
-        var state: AdamW?
-        if resume, let checkpoint {
-            tokens = try PromptTokens.load(from: URL(fileURLWithPath: checkpoint))
-            state = try PromptTokenTrainer.optimizerState(from: URL(fileURLWithPath: checkpoint))
-            log("resumed from \(checkpoint) at step \(state?.step ?? 0)")
-        } else {
-            let text = initText ?? PromptTokens.paperInitialText(count: numPromptTokens)
-            tokens = try PromptTokens.fromText(
-                tokenIDs: tokenizer.encode(text, addSpecial: false), count: numPromptTokens, virtualTokens: virtualTokens, model: transformer)
-            tokens.attention = attention
-        }
-        tokens.baseModelSHA256 = modelSHA256
-        let totalSteps = training.count * epochs
-        let trainer = PromptTokenTrainer(
-            objective: PromptTokenObjective(model: transformer, loss: DistillationLoss(kind: loss), head: guessHead?.head), tokens: tokens, learningRate: lr,
-            totalSteps: totalSteps, weightDecay: weightDecay, state: state)
-
-        func sequence(_ example: TrainingExamples.Example) throws -> TrainingSequence {
-            try TrainingSequence(model: teacher, tokens: example.tokens, cuts: example.cuts, promptTokens: numPromptTokens, virtualTokens: virtualTokens)
-        }
-        func accuracyTable(_ label: String) throws -> [[Double]] {
-            let sequences = try evaluation.map(sequence)
-            let (accuracy, meanLoss) = try trainer.evaluate(sequences)
-            log("\(label): held-out loss \(String(format: "%.4f", meanLoss)) over \(sequences.reduce(0) { $0 + $1.cuts.count }) cuts")
-            for (d, row) in accuracy.enumerated() {
-                var cumulative = 0.0
-                let top = row.map { cumulative += $0; return cumulative }
-                log(String(format: "  distance %d: top-1 %.3f  top-3 %.3f  top-5 %.3f  top-10 %.3f", d + 1, top[0], top[2], top[4], top[9]))
-            }
-            return accuracy
-        }
-        if !evaluation.isEmpty && state == nil { _ = try accuracyTable("before training") }
-
-        // 4. Training.
-        let summary =
-            "ppd train: \(training.count) ShareGPT conversations x \(epochs) epochs, template \(template), reply \(reply.rawValue), \(cuts) cuts\(recut ? " (redrawn)" : ""), lr \(lr) cosine, loss \(loss.rawValue), seed \(seed), teacher \(teacherArithmetic.rawValue), guess head \(guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)")"
-        let firstStep = trainer.step
-        for epoch in 0..<epochs {
-            for (index, example) in training.enumerated() where epoch * training.count + index >= firstStep {
-                let p = try trainer.train(on: try sequence(example))
-                progress(String(
-                    format: "step %d/%d  loss %.4f (avg %.4f)  %.1f cuts/s  %.0f tok/s  ETA %d s", p.step, p.totalSteps, p.loss,
-                    p.smoothedLoss, p.cutsPerSecond, p.tokensPerSecond, Int(p.secondsLeft)))
-                if let checkpoint, p.step % checkpointEvery == 0 {
-                    try trainer.saveCheckpoint(to: URL(fileURLWithPath: checkpoint), summary: summary)
+                    if count == wanted { endProgress() }
                 }
-            }
-        }
-        endProgress()
-        let wall = clock.secondsSince()
-        var trained = trainer.tokens
-        trained.trainingSummary = summary + String(format: ", wall time %.0f s", wall)
-        try trained.save(to: URL(fileURLWithPath: out))
-        if let checkpoint { try trainer.saveCheckpoint(to: URL(fileURLWithPath: checkpoint), summary: summary) }
-        log("wrote \(out) after \(Int(wall)) s")
+            })
+        log("\(data.training.count) training and \(data.heldOut.count) held-out sequences (\(data.trainingTokenCount) training tokens), prepared in \(Int(clock.secondsSince())) s")
 
-        if !evaluation.isEmpty {
-            let accuracy = try accuracyTable("after training")
-            if let accuracyOut {
-                let report: [String: Any] = [
-                    "format": "ppd-accuracy/1", "prompt_tokens": out, "model_sha256": modelSHA256, "template": template,
-                    "held_out_sequences": evaluation.count, "arithmetic": teacherArithmetic.rawValue,
+        let run = try PromptTokenTrainingRun(
+            recipe: recipe, student: transformer, teacher: teacher, tokenizer: tokenizer, modelSHA256: modelSHA256, guessHead: guessHead?.head)
+        let outcome = try run.run(
+            on: data, checkpointing: checkpoint.map { .init(url: URL(fileURLWithPath: $0), every: checkpointEvery, resume: resume) },
+            events: { event in
+                switch event {
+                case .resumed(let step, let url): log("resumed from \(url.path) at step \(step)")
+                case .measuredBefore(let m): logAccuracy("before training", m)
+                case .step(let p):
+                    progress(String(
+                        format: "step %d/%d  loss %.4f (avg %.4f)  %.1f cuts/s  %.0f tok/s  ETA %d s", p.step, p.totalSteps, p.loss,
+                        p.smoothedLoss, p.cutsPerSecond, p.tokensPerSecond, Int(p.secondsLeft)))
+                case .measuredAfter(let m):
+                    endProgress()
+                    logAccuracy("after training", m)
+                case .curve: break
+                }
+            })
+        if outcome.after == nil { endProgress() }
+        var trained = outcome.tokens
+        trained.trainingSummary = (trained.trainingSummary ?? "") + String(format: ", teacher %@, guess head %@, wall time %.0f s", teacherArithmetic.rawValue, guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)", clock.secondsSince())
+        try trained.save(to: URL(fileURLWithPath: out))
+        log("wrote \(out) after \(Int(clock.secondsSince())) s (\(outcome.steps) steps, \(Int(outcome.trainingSeconds)) s of training)")
+
+        if let accuracyOut, let after = outcome.after {
+            try AccuracyReport.write(
+                perRank: after.perRank,
+                fields: [
+                    "prompt_tokens": out, "model_sha256": modelSHA256, "template": template, "held_out_sequences": data.heldOut.count,
+                    "cuts": after.cuts, "mean_loss": after.loss, "arithmetic": teacherArithmetic.rawValue,
                     "guess_vocabulary": guessHead.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
-                    "description": "accuracies[d][k]: probability that prompt token d+1's rank-k guess is the model's greedy token at distance d+1 (per rank, not cumulative)",
-                    "accuracies": accuracy,
-                ]
-                let json = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
-                try json.write(to: URL(fileURLWithPath: accuracyOut), options: .atomic)
-                log("wrote \(accuracyOut)")
-            }
+                ], to: URL(fileURLWithPath: accuracyOut))
+            log("wrote \(accuracyOut)")
+        }
+    }
+
+    private func logAccuracy(_ label: String, _ m: PromptTokenTrainingRun.Measurement) {
+        log("\(label): held-out loss \(String(format: "%.4f", m.loss)) over \(m.cuts) cuts")
+        for (d, top) in m.cumulative.enumerated() {
+            log(String(format: "  distance %d: top-1 %.3f  top-3 %.3f  top-5 %.3f  top-10 %.3f", d + 1, top[0], top[2], top[4], top[9]))
         }
     }
 
