@@ -60,8 +60,8 @@ struct TrainingAblation: ParsableCommand {
 
     static let variants: [Variant] = [
         Variant(name: "baseline", group: "baseline"),
-        Variant(name: "cross-entropy, model replies", group: "loss") { $0.loss = .crossEntropy },
-        Variant(name: "cross-entropy, dataset replies", group: "loss", datasetReplies: true) { $0.loss = .crossEntropy },
+        Variant(name: "cross-entropy (model replies)", group: "loss") { $0.loss = .crossEntropy },
+        Variant(name: "cross-entropy (dataset replies)", group: "loss", datasetReplies: true) { $0.loss = .crossEntropy },
         Variant(name: "V=2", group: "virtual tokens / attention") { $0.virtualTokens = 2 },
         Variant(name: "V=2 decoder", group: "virtual tokens / attention") { $0.virtualTokens = 2; $0.attention = .decoder },
         Variant(name: "V=2 encoder", group: "virtual tokens / attention") { $0.virtualTokens = 2; $0.attention = .encoder },

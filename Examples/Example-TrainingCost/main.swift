@@ -53,7 +53,9 @@ struct TrainingCost: ParsableCommand {
     }
 
     /// The paper's Table 2 (4 x A100), hours.
-    static let paper: [(method: String, hours: String)] = [("PPD (paper, 4 x A100)", "0.52"), ("Medusa (paper, 4 x A100)", "1.24"), ("EAGLE (paper)", "1-2 days")]
+    static let paper: [(method: String, target: String, time: String)] = [
+        ("PPD (paper, 4 x A100)", "above Medusa's", "0.52 h wall"), ("Medusa (paper, 4 x A100)", "-", "1.24 h wall"), ("EAGLE (paper)", "-", "1-2 days wall"),
+    ]
 
     func run() throws {
         let targets = try parsedTargets()
@@ -115,7 +117,7 @@ struct TrainingCost: ParsableCommand {
             ])
         }
         try table.append(["Medusa-style heads (here)", "-", "not built yet (issue 15)", "-", "-", "-"])
-        for row in Self.paper { try table.append([row.method, "above Medusa's", "-", "-", row.hours + " h wall", "-"]) }
+        for row in Self.paper { try table.append([row.method, row.target, "-", "-", row.time, "-"]) }
         print("\n" + table.text, terminator: "")
         try OutputOptions.write(table.text + "\n" + table.markdown, to: prefix + ".txt")
         try TrainingRunsFile.write(

@@ -18,6 +18,8 @@ public final class TrainingExperiment {
     public let session: ExperimentSession
     /// The model whose prompt rows train (forward and backward in float32).
     public let student: Transformer
+    /// The student's guess head over the session's guess vocabulary (nil where the session has none).
+    public let studentGuessHead: GuessHead?
     /// The ShareGPT file (`make sharegpt`).
     public let conversationsFile: URL
     /// Where prepared examples are cached (one file per preparation setting and seed).
@@ -40,7 +42,10 @@ public final class TrainingExperiment {
         self.session = session
         self.conversationsFile = conversationsFile
         self.cacheDirectory = cacheDirectory
-        student = session.model.arithmetic == .float32 ? session.model : try Transformer(file: session.modelFile, threads: threads)
+        let student = session.model.arithmetic == .float32 ? session.model : try Transformer(file: session.modelFile, threads: threads)
+        self.student = student
+        // A guess head belongs to the model (and arithmetic) it was made from.
+        studentGuessHead = try session.guess.map { try student.makeGuessHead(tokens: $0.head.tokens) }
     }
 
     /// The cache file of a recipe's prepared examples: everything that changes them is in the
@@ -75,7 +80,7 @@ public final class TrainingExperiment {
     public func trainingRun(_ recipe: TrainingRecipe, guessHead: Bool = true) throws -> PromptTokenTrainingRun {
         try PromptTokenTrainingRun(
             recipe: recipe, student: student, teacher: session.model, tokenizer: session.tokenizer, modelSHA256: session.modelSHA256,
-            guessHead: guessHead ? session.guess?.head : nil)
+            guessHead: guessHead ? studentGuessHead : nil)
     }
 
     /// Expected tokens per step of the best dynamic tree with at most `inputLimit` inputs

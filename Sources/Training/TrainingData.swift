@@ -56,7 +56,7 @@ public struct TrainingData: Sendable {
 
         let examples = recipe.examples
         var description =
-            "template \(recipe.template), reply \(recipe.reply.rawValue) (\(recipe.replyTokens) tokens, \(teacherName) arithmetic), max length \(recipe.maxLength), \(recipe.cuts) cuts, \(recipe.promptTokens) prompt tokens, seed \(recipe.seed), from \(conversationsFile.path)"
+            "template \(recipe.template), reply \(recipe.reply.rawValue)\(recipe.reply == .model ? " (\(recipe.replyTokens) tokens, \(teacherName) arithmetic)" : ""), max length \(recipe.maxLength), \(recipe.cuts) cuts, \(recipe.promptTokens) prompt tokens, seed \(recipe.seed), from \(conversationsFile.path)"
         var prepared: [TrainingExamples.Example] = []
         if let examplesFile, FileManager.default.fileExists(atPath: examplesFile.path) {
             let file = try TrainingExamples.File.load(from: examplesFile, modelSHA256: modelSHA256)
