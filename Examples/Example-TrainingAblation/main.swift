@@ -7,7 +7,7 @@
 // random or other-text initialisation, decay 1.0. Reports held-out top-1/top-10 accuracy by
 // distance and the tokens per step the tree builder predicts from each table.
 //
-//   swift run -c release Example-TrainingAblation                        # 100 conversations each
+//   swift run -c release Example-TrainingAblation                        # 100 conversations each (~15 min)
 //   swift run -c release Example-TrainingAblation --conversations 400 --only baseline,V=2,V=4
 
 import ArgumentParser
@@ -22,18 +22,9 @@ struct TrainingAblation: ParsableCommand {
 
     @OptionGroup var session: SessionOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "Training conversations per run (one step each).")
-    var conversations = 100
+    @OptionGroup(title: "Data and schedule (default: 100 conversations, seed 1)") var training: TrainingRunOptions
     @Option(help: "Held-out conversations (their cuts score every run).")
     var heldOut = 20
-    @Option(help: "Cuts per conversation.")
-    var cuts = 8
-    @Option(help: "Peak learning rate.")
-    var lr = 1e-2
-    @Option(help: "Epochs.")
-    var epochs = 1
-    @Option(help: "Seed of the data, the cuts and random initialisation.")
-    var seed: UInt64 = 1
     @Option(help: "Input limit (nodes + prompt tokens) of the tree whose tokens per step is predicted.")
     var inputLimit = 16
     @Option(help: "Only these runs (comma-separated names from the table, e.g. baseline,V=2).")
@@ -53,49 +44,45 @@ struct TrainingAblation: ParsableCommand {
     /// A run: its name, what it varies, and the change to the baseline recipe.
     struct Variant {
         var name: String
+        /// The figure's label.
+        var label: String
         var group: String
         var datasetReplies = false
         var change: (inout TrainingRecipe) -> Void = { _ in }
     }
 
     static let variants: [Variant] = [
-        Variant(name: "baseline", group: "baseline"),
-        Variant(name: "cross-entropy (model replies)", group: "loss") { $0.loss = .crossEntropy },
-        Variant(name: "cross-entropy (dataset replies)", group: "loss", datasetReplies: true) { $0.loss = .crossEntropy },
-        Variant(name: "V=2", group: "virtual tokens / attention") { $0.virtualTokens = 2 },
-        Variant(name: "V=2 decoder", group: "virtual tokens / attention") { $0.virtualTokens = 2; $0.attention = .decoder },
-        Variant(name: "V=2 encoder", group: "virtual tokens / attention") { $0.virtualTokens = 2; $0.attention = .encoder },
-        Variant(name: "V=4", group: "virtual tokens / attention") { $0.virtualTokens = 4 },
-        Variant(name: "V=8", group: "virtual tokens / attention") { $0.virtualTokens = 8 },
-        Variant(name: "N=1", group: "prompt tokens") { $0.promptTokens = 1 },
-        Variant(name: "N=2", group: "prompt tokens") { $0.promptTokens = 2 },
-        Variant(name: "N=4", group: "prompt tokens") { $0.promptTokens = 4 },
-        Variant(name: "random init", group: "initialisation") { $0.initialisation = .random(scale: 0.02) },
-        Variant(name: "other text init", group: "initialisation") { $0.initialisation = .text("The answer is as follows, step by step") },
-        Variant(name: "decay 1.0", group: "loss decay") { $0.lossDecay = 1.0 },
+        Variant(name: "baseline", label: "base", group: "baseline"),
+        Variant(name: "cross-entropy (model replies)", label: "CE model", group: "loss") { $0.loss = .crossEntropy },
+        Variant(name: "cross-entropy (dataset replies)", label: "CE data", group: "loss", datasetReplies: true) { $0.loss = .crossEntropy },
+        Variant(name: "V=2", label: "V2", group: "virtual tokens / attention") { $0.virtualTokens = 2 },
+        Variant(name: "V=2 decoder", label: "V2 dec", group: "virtual tokens / attention") { $0.virtualTokens = 2; $0.attention = .decoder },
+        Variant(name: "V=2 encoder", label: "V2 enc", group: "virtual tokens / attention") { $0.virtualTokens = 2; $0.attention = .encoder },
+        Variant(name: "V=4", label: "V4", group: "virtual tokens / attention") { $0.virtualTokens = 4 },
+        Variant(name: "V=8", label: "V8", group: "virtual tokens / attention") { $0.virtualTokens = 8 },
+        Variant(name: "N=1", label: "N1", group: "prompt tokens") { $0.promptTokens = 1 },
+        Variant(name: "N=2", label: "N2", group: "prompt tokens") { $0.promptTokens = 2 },
+        Variant(name: "N=4", label: "N4", group: "prompt tokens") { $0.promptTokens = 4 },
+        Variant(name: "random init", label: "random", group: "initialisation") { $0.initialisation = .random(scale: 0.02) },
+        Variant(name: "other text init", label: "text", group: "initialisation") { $0.initialisation = .text("The answer is as follows, step by step") },
+        Variant(name: "decay 1.0", label: "decay 1", group: "loss decay") { $0.lossDecay = 1.0 },
     ]
 
     func validate() throws {
         _ = try chosenVariants()
-        guard conversations > 0, heldOut > 0, cuts > 0, epochs > 0, inputLimit >= 2 else {
-            throw ValidationError("--conversations, --held-out, --cuts, --epochs must be positive and --input-limit at least 2")
-        }
+        guard heldOut > 0, inputLimit >= 2 else { throw ValidationError("--held-out must be positive and --input-limit at least 2") }
     }
 
     func run() throws {
         let prefix = try output.prefix(default: "Experiments/results/training-ablation")
         let experiment = try TrainingExperiment(session: try session.makeSession(), threads: session.compute.threads)
         let s = experiment.session
-        var base = TrainingRecipe(conversations: conversations, heldOut: heldOut)
-        base.cuts = cuts
-        base.learningRate = lr
-        base.epochs = epochs
-        base.seed = seed
+        let base = training.recipe(defaultConversations: 100, heldOut: heldOut, defaultSeed: 1)
         // The data is prepared for the most prompt tokens any run trains, so every run scores
         // the same cuts.
         var preparation = base
         preparation.promptTokens = 4
-        let data = try experiment.prepare(preparation, batchSize: prepareBatch)
+        let data = try experiment.prepare(preparation, batchSize: training.prepareBatch)
         let variants = try chosenVariants()
         var datasetData: TrainingData?
         if variants.contains(where: \.datasetReplies) {
@@ -117,14 +104,14 @@ struct TrainingAblation: ParsableCommand {
             note(meter.advance("\(variant.name): \(outcome.steps) steps in \(Int(outcome.trainingSeconds)) s, \(after)"))
         }
 
-        let caption = "\(conversations) ShareGPT conversations x \(epochs) epoch, \(cuts) cuts, lr \(lr), seed \(seed); held-out: \(data.heldOut.count) conversations; \(s.describeMachine())"
+        let caption = "\(base.conversations) ShareGPT conversations x \(base.epochs) epoch, \(base.cuts) cuts, lr \(base.learningRate), seed \(base.seed); held-out: \(data.heldOut.count) conversations; \(s.describeMachine())"
         let table = try resultTable(records, caption: caption)
         print("\n" + table.text, terminator: "")
         try OutputOptions.write(table.text + "\n" + table.markdown, to: prefix + ".txt")
         try TrainingRunsFile.write(
             records,
             settings: s.settings().merging([
-                "experiment": .string("training-ablation"), "conversations": .int(Int64(conversations)), "held_out": .int(Int64(heldOut)),
+                "experiment": .string("training-ablation"), "conversations": .int(Int64(base.conversations)), "held_out": .int(Int64(heldOut)),
                 "input_limit": .int(Int64(inputLimit)), "data": .string(data.description),
             ]) { $1 }, to: prefix + ".h5")
         try figure(records, caption: caption).write(to: URL(fileURLWithPath: prefix + ".svg"))
@@ -166,7 +153,8 @@ struct TrainingAblation: ParsableCommand {
             return after.cumulative[d][k - 1]
         }
         return BarChart(
-            title: "Training ablations: held-out guess accuracy", yLabel: "accuracy", categories: records.map(\.name),
+            title: "Training ablations: held-out guess accuracy", yLabel: "accuracy",
+            categories: records.map { record in Self.variants.first { $0.name == record.name }?.label ?? record.name },
             series: [
                 .init(name: "top-1, distance 1", values: records.map { value($0, 0, 1) }),
                 .init(name: "top-1, distance 2", values: records.map { value($0, 1, 1) }),

@@ -6,7 +6,7 @@
 // accuracy-against-time curve. The paper: 0.52 h on 4 x A100 for PPD, 1.24 h for Medusa.
 // Medusa-style heads are not in the toolkit yet (issue 15); their row says so.
 //
-//   swift run -c release Example-TrainingCost                      # 600 conversations, 10 Alpaca questions
+//   swift run -c release Example-TrainingCost                      # 400 conversations, 10 Alpaca questions
 //   swift run -c release Example-TrainingCost --conversations 2000 --targets 0.7,0.8,0.85
 
 import ArgumentParser
@@ -22,22 +22,13 @@ struct TrainingCost: ParsableCommand {
     @OptionGroup var session: SessionOptions
     @OptionGroup var selection: BenchmarkOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "Training conversations (one step each).")
-    var conversations = 600
-    @Option(help: "Cuts per conversation.")
-    var cuts = 8
-    @Option(help: "Peak learning rate.")
-    var lr = 1e-2
-    @Option(help: "Seed of the data and the cuts.")
-    var seed: UInt64 = 1
+    @OptionGroup(title: "Data and schedule (default: 400 conversations, seed 1)") var training: TrainingRunOptions
     @Option(help: "Steps between accuracy measurements.")
     var every = 50
     @Option(help: "Cuts per Alpaca Eval question.")
     var questionCuts = 16
     @Option(help: "Target top-10 accuracies at distance 1 (comma-separated, ascending); training stops once the last is reached.")
     var targets = "0.6,0.7,0.8"
-    @Option(help: "Conversations whose replies are generated together while preparing the data.")
-    var prepareBatch = 32
 
     func parsedTargets() throws -> [Double] {
         let values = try CommaSeparated.parse(targets, option: "--targets", expected: "an accuracy in (0, 1)") { Double($0).flatMap { $0 > 0 && $0 < 1 ? $0 : nil } }
@@ -47,9 +38,7 @@ struct TrainingCost: ParsableCommand {
 
     func validate() throws {
         _ = try parsedTargets()
-        guard conversations > 0, cuts > 0, every > 0, questionCuts > 0 else {
-            throw ValidationError("--conversations, --cuts, --every and --question-cuts must be positive")
-        }
+        guard every > 0, questionCuts > 0 else { throw ValidationError("--every and --question-cuts must be positive") }
     }
 
     /// The paper's Table 2 (4 x A100), hours.
@@ -64,19 +53,16 @@ struct TrainingCost: ParsableCommand {
         let s = experiment.session
         let threads = session.compute.threads ?? ProcessInfo.processInfo.activeProcessorCount
 
-        var recipe = TrainingRecipe(conversations: conversations, heldOut: 0)
-        recipe.cuts = cuts
-        recipe.learningRate = lr
-        recipe.seed = seed
+        let recipe = training.recipe(defaultConversations: 400, heldOut: 0, defaultSeed: 1)
         let preparing = ContinuousClock.now
-        let data = try experiment.prepare(recipe, batchSize: prepareBatch)
+        let data = try experiment.prepare(recipe, batchSize: training.prepareBatch)
         let preparationSeconds = preparing.secondsSince()
 
         let bench = try selection.single(default: .alpacaEval)
         let questions = try selection.pick(from: bench, count: selection.questionCount(default: 10))
         let evaluation = try GuessAccuracyEvaluation(
             model: s.model, tokenizer: s.tokenizer, questions: questions.map(\.text), template: .plain, replyTokens: selection.tokens(default: 64),
-            cutsPerQuestion: questionCuts, seed: seed, modelSHA256: s.modelSHA256, progress: note)
+            cutsPerQuestion: questionCuts, seed: recipe.seed, modelSHA256: s.modelSHA256, progress: note)
         let curve = PromptTokenTrainingRun.Curve(
             every: every,
             measure: { tokens in
@@ -99,7 +85,7 @@ struct TrainingCost: ParsableCommand {
             })
         let record = TrainingRunRecord(name: "prompt tokens", group: "PPD", recipe: recipe, outcome: outcome, stepLosses: losses)
 
-        let caption = "\(data.training.count) ShareGPT conversations, \(cuts) cuts, lr \(lr), seed \(seed); \(bench.rawValue): \(questions.count) questions x \(questionCuts) cuts, full vocabulary; \(threads) threads; \(s.describeMachine())"
+        let caption = "\(data.training.count) ShareGPT conversations x \(recipe.epochs) epoch, \(recipe.cuts) cuts, lr \(recipe.learningRate), seed \(recipe.seed); \(bench.rawValue): \(questions.count) questions x \(questionCuts) cuts, full vocabulary; \(threads) threads; \(s.describeMachine())"
         var table = ResultTable(
             columns: ["method", "target top-10 (d=1)", "reached at step", "training s", "CPU-hours", "with data preparation, CPU-hours"],
             notes: [

@@ -24,8 +24,6 @@ struct Train: ParsableCommand {
     var data = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/ppd/sharegpt/ShareGPT_V3_unfiltered_cleaned_split.json").path
     @Option(help: "Prompt template: plain, gemma or vicuna.")
     var template = "plain"
-    @Option(help: "Training conversations.")
-    var conversations = 200
     @Option(help: "Held-out conversations for the accuracy table (taken after the training ones).")
     var heldOut = 20
     @Option(help: "Number of prompt tokens.")
@@ -42,20 +40,12 @@ struct Train: ParsableCommand {
     var replyTokens = 64
     @Option(help: "Longest training sequence in tokens.")
     var maxLength = 256
-    @Option(help: "Cuts per conversation.")
-    var cuts = 8
-    @Option(help: "Peak learning rate (AdamW, cosine schedule).")
-    var lr = 1e-2
     @Option(help: "Weight decay.")
     var weightDecay = 0.0
-    @Option(help: "Epochs over the training conversations.")
-    var epochs = 1
     @Option(help: "Loss: distillation (KL to the model's distributions) or cross-entropy (its greedy tokens).")
     var loss = DistillationLoss.Kind.distillation
     @Option(help: "Weight of distance k's loss is decay^k (the paper's 0.8).")
     var lossDecay = 0.8
-    @Option(help: "Seed for shuffling and cuts.")
-    var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
     @Option(help: "Where to write the trained prompt tokens (safetensors).")
@@ -70,12 +60,11 @@ struct Train: ParsableCommand {
     var resume = false
     @Option(help: "Prepared examples: read from this file when it exists (made with the same model); missing ones (up to --conversations + --held-out) are prepared and the file is rewritten every 50 examples, so an interrupted preparation resumes.")
     var examples: String?
-    @Option(help: "Conversations whose self-distilled replies are generated together, in shared forward passes (1...256; the prepared examples are the same for every value).")
-    var prepareBatch = 16
     @Flag(help: "Draw --cuts fresh cuts per prepared training example (seeded with --seed) instead of the cuts stored in --examples: more cuts per reply without preparing the replies again. Held-out examples keep their cuts.")
     var recut = false
     @Option(help: "Matrix arithmetic of the frozen model's own passes: the self-distilled replies, the teacher distributions and the prefix keys and values the prompt rows attend to. int8 (the default where the CPU has AVX-512 VNNI or AVX2) is what `ppd generate` runs; float32 is the exact reference. The prompt rows' forward and backward passes are always float32.")
     var teacherArithmetic: MatrixArithmetic = .fastest
+    @OptionGroup(title: "Data and schedule") var training: TrainingRunOptions
     @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
 
     func validate() throws {
@@ -84,20 +73,16 @@ struct Train: ParsableCommand {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        guard (1...BatchGenerator.maxBatchSize).contains(prepareBatch) else {
-            throw ValidationError("--prepare-batch must be in 1...\(BatchGenerator.maxBatchSize)")
-        }
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint") }
     }
 
     /// The run these flags describe.
     var recipe: TrainingRecipe {
-        var recipe = TrainingRecipe(conversations: conversations, heldOut: heldOut)
+        var recipe = training.recipe(defaultConversations: 200, heldOut: heldOut, defaultSeed: 0)
         recipe.template = template
         recipe.reply = reply
         recipe.replyTokens = replyTokens
         recipe.maxLength = maxLength
-        recipe.cuts = cuts
         recipe.recut = recut
         recipe.promptTokens = numPromptTokens
         recipe.virtualTokens = virtualTokens
@@ -105,10 +90,7 @@ struct Train: ParsableCommand {
         recipe.initialisation = initText.map { .text($0) } ?? .paperText
         recipe.loss = loss
         recipe.lossDecay = lossDecay
-        recipe.learningRate = lr
         recipe.weightDecay = weightDecay
-        recipe.epochs = epochs
-        recipe.seed = seed
         return recipe
     }
 
@@ -127,7 +109,7 @@ struct Train: ParsableCommand {
 
         let data = try TrainingData.prepare(
             recipe: recipe, conversationsFile: URL(fileURLWithPath: self.data), teacher: teacher, teacherName: teacherArithmetic.rawValue,
-            tokenizer: tokenizer, modelSHA256: modelSHA256, examplesFile: examples.map { URL(fileURLWithPath: $0) }, batchSize: prepareBatch,
+            tokenizer: tokenizer, modelSHA256: modelSHA256, examplesFile: examples.map { URL(fileURLWithPath: $0) }, batchSize: training.prepareBatch,
             events: { event in
                 switch event {
                 case .note(let line): log(line)

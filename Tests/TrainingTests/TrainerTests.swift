@@ -10,13 +10,7 @@ import XCTest
 
 /// Examples, checkpoints and resume on a tiny model.
 final class TrainerTests: XCTestCase {
-    func tiny() throws -> (Transformer, SentencePieceTokenizer) {
-        var spec = TinyModel(.llama)
-        spec.vocab = 48
-        let path = try spec.write()
-        let file = try GGUFFile(path: path)
-        return (try Transformer(file: file, threads: 1), try SentencePieceTokenizer(gguf: file))
-    }
+    func tiny() throws -> (Transformer, SentencePieceTokenizer) { try tinyTrainingModel() }
 
     func testExamplesCutInsideTheReplyWithRoomForEveryPromptToken() throws {
         let (model, tokenizer) = try tiny()

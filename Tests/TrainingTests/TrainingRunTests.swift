@@ -11,13 +11,7 @@ import XCTest
 /// The training loop of the library (`PromptTokenTrainingRun`) against the trainer stepped by
 /// hand, resume, curves and early stops, and recipe checks, on a tiny model.
 final class TrainingRunTests: XCTestCase {
-    func tiny() throws -> (Transformer, SentencePieceTokenizer) {
-        var spec = TinyModel(.llama)
-        spec.vocab = 48
-        let path = try spec.write()
-        let file = try GGUFFile(path: path)
-        return (try Transformer(file: file, threads: 1), try SentencePieceTokenizer(gguf: file))
-    }
+    func tiny() throws -> (Transformer, SentencePieceTokenizer) { try tinyTrainingModel() }
 
     /// Four training and two held-out examples over the tiny vocabulary, cuts prepared for 3
     /// prompt tokens.
