@@ -150,7 +150,9 @@ public final class PromptTokenTrainingRun {
     ) throws -> Outcome {
         let training = data.training.filter { !usableCuts($0).isEmpty }
         guard !training.isEmpty else { throw TrainingError("no training example has a cut that leaves \(recipe.promptTokens + 1) tokens") }
-        let heldOut = try data.heldOut.filter { !usableCuts($0).isEmpty }.map(sequence)
+        // The frozen model's passes over the held-out examples are made at each measurement and
+        // let go after it: they hold a full-vocabulary teacher row per cut and prompt token.
+        let heldOut = data.heldOut.filter { !usableCuts($0).isEmpty }
 
         var tokens = try recipe.initialTokens(model: student, tokenize: { self.tokenizer.encode($0, addSpecial: false) })
         var state: AdamW?
@@ -167,7 +169,7 @@ public final class PromptTokenTrainingRun {
 
         var before: Measurement?
         if !heldOut.isEmpty && state == nil {
-            before = try measure(trainer.tokens, on: heldOut)
+            before = try measure(trainer.tokens, on: heldOut.map(sequence))
             events(.measuredBefore(before!))
         }
         let summary = "ppd training run: " + recipe.summary + "; data: " + data.description
@@ -206,7 +208,7 @@ public final class PromptTokenTrainingRun {
         if let checkpointing { try trainer.saveCheckpoint(to: checkpointing.url, summary: summary) }
         var after: Measurement?
         if !heldOut.isEmpty {
-            after = try measure(trained, on: heldOut)
+            after = try measure(trained, on: heldOut.map(sequence))
             events(.measuredAfter(after!))
         }
         return Outcome(

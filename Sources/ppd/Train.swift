@@ -71,7 +71,15 @@ struct Train: ParsableCommand {
         do {
             try recipe.validate()
         } catch let error as TrainingError {
-            throw ValidationError(error.description)
+            // Name the flag, not the recipe's field.
+            let flags = [
+                "promptTokens": "--num-prompt-tokens", "virtualTokens": "--virtual-tokens", "replyTokens": "--reply-tokens",
+                "maxLength": "--max-length", "heldOut": "--held-out", "lossDecay": "--loss-decay", "weightDecay": "--weight-decay",
+                "template": "--template", "initialisation": "--init-text", "learningRate": "--lr",
+            ]
+            var message = error.description.replacingOccurrences(of: "training recipe: ", with: "")
+            for (field, flag) in flags where message.hasPrefix(field + " ") { message = flag + message.dropFirst(field.count) }
+            throw ValidationError(message)
         }
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint") }
     }
