@@ -182,10 +182,11 @@ public final class PromptDecoder {
             inputCount: length, promptTokens: n, virtualTokens: v, attention: promptTokens.attention)
         let prefillInterventions = passInterventions(0)
         let forwardClock = ContinuousClock.now
+        let prefillHook = hook(forStep: 0, keeping: [length - 1], observer: observer)
         let prefillLogits = try model.forward(
             embeddings: embeddings, positions: positions, mask: prefillMask, cache: cache,
             logitRows: [length - 1] + Array(length..<length + n * v), guesses: guessRows(Array(length..<length + n * v)),
-            bestTokenRows: [], hook: observer?.activationHook(forStep: 0),
+            bestTokenRows: [], hook: prefillHook,
             interventions: prefillInterventions.isEmpty
                 ? nil
                 : Interventions(
@@ -195,6 +196,7 @@ public final class PromptDecoder {
         let prefillForward = forwardClock.secondsSince()
         observer?.didPrefill(logits: prefillLogits, prompt: prompt, promptTokens: n, virtualTokens: v)
         try cache.truncate(to: length)
+        var hiddenState = keptHiddenState(prefillHook, row: length - 1)
         result.topLogits = prefillLogits.row(0).topK(5).map { (token: Int32($0.index), logit: $0.value) }
         var root = policy.firstToken(prefillLogits.row(0))
         var guesses = (0..<n).map { k in guessTokens(prefillLogits, rows: (0..<v).map { 1 + k * v + $0 }) }
@@ -225,7 +227,7 @@ public final class PromptDecoder {
                 depth = 0
             }
             var treeCandidates = try CandidateTree(buffers: layout.buffers, root: root, guesses: guesses)
-            let drafts = drafter?.draft(after: prompt + result.tokens, limit: draftRowLimit) ?? []
+            let drafts = try drafter?.draft(after: prompt + result.tokens, hiddenState: hiddenState, limit: draftRowLimit) ?? []
             let rowLimit = min(draftRowLimit, cache.capacity - start - layout.count)
             if let draftSizing, let first = drafts.first {
                 if !keepsTree(draftSizing, layout: layout, candidates: treeCandidates, draft: first, statistics: statistics) {
@@ -244,12 +246,13 @@ public final class PromptDecoder {
             let rows = layout.count + merge.draftRows
 
             let stepInterventions = passInterventions(result.steps.count)
+            let stepHook = hook(forStep: result.steps.count, keeping: merge.nodeRows, observer: observer)
             let forwardClock = ContinuousClock.now
             let logits = try model.forward(
                 embeddings: stepEmbeddings, positions: stepPositions, mask: merge.mask, cache: cache,
                 logitRows: Array(0..<rows), guesses: guessRows(layout.promptRows),
                 bestTokenRows: nodesNeedBestTokenOnly ? merge.nodeRows : [],
-                hook: observer?.activationHook(forStep: result.steps.count),
+                hook: stepHook,
                 interventions: stepInterventions.isEmpty
                     ? nil
                     : Interventions(
@@ -279,6 +282,7 @@ public final class PromptDecoder {
 
             // A drafted node carries no prompt tokens: after it, the next step has no guesses.
             let last = acceptance.path.last ?? 0
+            hiddenState = keptHiddenState(stepHook, row: nodeRow[last])
             guesses = last < merge.layoutNodes ? buffers.promptSlots[last].map { guessTokens(logits, rows: layout.slotRows[$0]) } : []
             let emitted = pathTokens + [acceptance.next]
             root = acceptance.next
@@ -289,6 +293,22 @@ public final class PromptDecoder {
                 draftRows: merge.draftRows, acceptedDrafted: acceptance.path.filter { $0 >= merge.layoutNodes }.count)
             guard emit(emitted, step) else { return result }
         }
+    }
+
+    /// The hook of forward pass `step`: the observer's, wrapped in a recorder of the final
+    /// residual rows `rows` when the drafter reads hidden states.
+    private func hook(forStep step: Int, keeping rows: [Int], observer: DecodingObserver?) -> ActivationHook? {
+        let observed = observer?.activationHook(forStep: step)
+        guard drafter?.readsHiddenState == true else { return observed }
+        let recorder = FinalHiddenRecorder(layerCount: model.config.layerCount, next: observed)
+        recorder.prepare(rows: rows)
+        return recorder
+    }
+
+    /// The final hidden state (after the final norm) of batch row `row`, when `hook` kept it.
+    private func keptHiddenState(_ hook: ActivationHook?, row: Int) -> [Float]? {
+        guard let recorder = hook as? FinalHiddenRecorder, let residual = recorder.kept[row] else { return nil }
+        return model.finalNorm(residual, rows: 1)
     }
 
     /// The draft sizing's choice for a step with `layout` and `draft`: whether the tree joins. A

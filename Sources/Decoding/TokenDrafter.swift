@@ -4,6 +4,10 @@
 /// tree beside the prompt tokens' guesses and verifies everything in one forward pass, so any
 /// drafter works with every acceptance policy, and greedy output stays plain greedy decoding.
 ///
+/// A model-based drafter (`MedusaDrafter`) also reads the final hidden state (after the final
+/// norm) of the row of the previous forward pass whose logits chose the root: it says so with
+/// `readsHiddenState`, and the decoder keeps that row for it.
+///
 /// PPD's own prompt tokens are not a `TokenDrafter`: their guesses come from rows of the same
 /// forward pass that verifies, which only the decoder can see.
 public protocol TokenDrafter {
@@ -13,4 +17,18 @@ public protocol TokenDrafter {
     /// continuation is the most likely), at most `limit` tokens in all. Empty when there is
     /// nothing worth verifying.
     mutating func draft(after tokens: [Int32], limit: Int) -> [[Int32]]
+    /// Whether `draft(after:hiddenState:limit:)` reads the hidden state (false by default).
+    var readsHiddenState: Bool { get }
+    /// As `draft(after:limit:)`, given also the final hidden state (hiddenSize floats, after the
+    /// final norm) of the row that chose the last of `tokens`, when the drafter reads it. By
+    /// default the hidden state is ignored.
+    mutating func draft(after tokens: [Int32], hiddenState: [Float]?, limit: Int) throws -> [[Int32]]
+}
+
+extension TokenDrafter {
+    public var readsHiddenState: Bool { false }
+
+    public mutating func draft(after tokens: [Int32], hiddenState: [Float]?, limit: Int) throws -> [[Int32]] {
+        draft(after: tokens, limit: limit)
+    }
 }

@@ -84,6 +84,30 @@ public final class GuessAccuracyEvaluation {
         return Result(perRank: perRank, meanLoss: loss, questions: prepared.count, cuts: prepared.reduce(0) { $0 + $1.cuts.count })
     }
 
+    /// The accuracy of Medusa-style heads on the same continuations and cuts as prompt tokens of
+    /// the same count (head k at prompt token k's distance, reading the hidden state of the row
+    /// before the cut); with `head`, guesses are ranked among its tokens only. The target is the
+    /// continuation's own token, which is the model's greedy token there.
+    public func accuracy(of heads: MedusaHeads, rankedAmong head: GuessHead? = nil, topK: Int = 10) throws -> Result {
+        try heads.validate(for: model, modelSHA256: modelSHA256)
+        let objective = MedusaObjective(model: model, head: head)
+        var counts = [[Int]](repeating: [Int](repeating: 0, count: topK), count: heads.count)
+        var cuts = 0, questions = 0
+        var loss = 0.0
+        for example in try examples(promptTokens: heads.count) where !example.cuts.isEmpty {
+            let sequence = try MedusaSequence(model: model, tokens: example.tokens, cuts: example.cuts, heads: heads.count, head: head)
+            let evaluation = try objective.evaluate(sequence, heads: heads, backward: false)
+            questions += 1
+            for (cutLoss, ranks) in zip(evaluation.losses, evaluation.ranks) {
+                loss += cutLoss
+                cuts += 1
+                for (d, rank) in ranks.enumerated() where rank < topK { counts[d][rank] += 1 }
+            }
+        }
+        let perRank = counts.map { $0.map { Double($0) / Double(max(cuts, 1)) } }
+        return Result(perRank: perRank, meanLoss: loss / Double(max(cuts, 1)), questions: questions, cuts: cuts)
+    }
+
     /// The model's forward over each prepared example, for N prompt tokens of V virtual tokens.
     private func sequences(promptTokens n: Int, virtualTokens v: Int) throws -> [TrainingSequence] {
         if let cached = sequences[[n, v]] { return cached }

@@ -36,6 +36,14 @@ public protocol LanguageModel: AnyObject {
 
     /// The threads its passes run on (callers may use them between passes).
     var pool: ThreadPool { get }
+
+    /// The final norm of residual-stream rows (what the output layer reads); with a
+    /// `FinalHiddenRecorder` this gives the hidden states model-based drafters read.
+    func finalNorm(_ residual: [Float], rows: Int) -> [Float]
+
+    /// The output layer's logits of normalised rows, over the whole vocabulary or `head`'s tokens
+    /// (`Transformer.outputLayer`).
+    func outputLayer(_ normalized: [Float], rows: Int, head: GuessHead?) throws -> [Float]
 }
 
 extension LanguageModel {

@@ -35,6 +35,8 @@ struct EvalGuesses: ParsableCommand {
     @OptionGroup(title: "Computation")
     var compute: ComputeOptions
     @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
+    @Option(help: "Measure Medusa-style heads (a file from `ppd train --medusa`) instead of prompt tokens, on the same continuations and cuts.")
+    var medusa: String?
     @Flag(help: "Print the result as JSON.")
     var json = false
     @Option(help: "Write the per-rank accuracy table (JSON) here.")
@@ -79,12 +81,14 @@ struct EvalGuesses: ParsableCommand {
             model: transformer, tokenizer: tokenizer, questions: loaded, template: promptTemplate, replyTokens: replyTokens,
             cutsPerQuestion: cuts, seed: seed, modelSHA256: modelSHA256, progress: { note($0) })
         let guessVocabulary = try guess.head(model: transformer, modelSHA256: modelSHA256, note: { note($0) })
-        let result = try evaluation.accuracy(of: tokens, rankedAmong: guessVocabulary?.head)
+        let heads = try medusa.map { try MedusaHeads.load(from: URL(fileURLWithPath: $0)) }
+        let result = try heads.map { try evaluation.accuracy(of: $0, rankedAmong: guessVocabulary?.head) }
+            ?? evaluation.accuracy(of: tokens, rankedAmong: guessVocabulary?.head)
         let (accuracy, loss, scored) = (result.perRank, result.meanLoss, result.cuts)
         let data = try AccuracyReport.data(
             perRank: accuracy,
             fields: [
-                "prompt_tokens": tokensFile ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
+                medusa == nil ? "prompt_tokens" : "medusa_heads": medusa ?? tokensFile ?? "text:" + PromptTokens.paperInitialText(count: promptTokenCount),
                 "questions": questions, "question_count": result.questions, "cuts": scored, "template": template, "mean_loss": loss,
                 "guess_vocabulary": guessVocabulary.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
                 "arithmetic": compute.arithmetic.rawValue,

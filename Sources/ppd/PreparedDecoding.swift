@@ -27,7 +27,7 @@ extension PromptDecodingOptions {
         }
         var tokens = try loadPromptTokens(model: transformer, tokenizer: tokenizer)
         // Hash the model only when something needs it (the tokens name a model, a trace, a profile).
-        let needsHash = tokens.baseModelSHA256 != nil || trace != nil || usesHardwareAwareTree || lookup != false
+        let needsHash = tokens.baseModelSHA256 != nil || trace != nil || usesHardwareAwareTree || lookup != false || medusa != nil
         let modelSHA256 = needsHash ? try FileDigest.sha256(ofFile: path) : nil
         var tokensFile = promptTokensFile
         if usesDefaultPromptTokens, let base = tokens.baseModelSHA256, base != modelSHA256 {
@@ -40,9 +40,13 @@ extension PromptDecodingOptions {
         let tree = try loadTree(
             promptTokens: tokens, promptTokensFile: tokensFile, model: transformer, modelPath: path, modelSHA256: modelSHA256,
             guessHead: guessHead)
-        let drafting = try makeDrafter()
-        // Drafts verified with or without the tree: priced on this machine's cost profile.
-        let draftSizing = try drafting == nil || tree == .rootOnly
+        let lookupDrafting = try makeDrafter()
+        let medusaDrafting = try makeMedusaDrafter(model: transformer, modelSHA256: modelSHA256, guessHead: guessHead)
+        let parts = [lookupDrafting, medusaDrafting].compactMap { $0 }
+        let drafting: (drafter: any TokenDrafter, rows: Int)? = parts.count > 1
+            ? (DrafterGroup(parts.map(\.drafter)), parts.reduce(0) { $0 + $1.rows }) : parts.first
+        // Prompt-lookup drafts verified with or without the tree: priced on this machine's cost profile.
+        let draftSizing = try lookupDrafting == nil || tree == .rootOnly
             ? nil
             : DraftSizing(
                 profile: Defaults.costProfile(

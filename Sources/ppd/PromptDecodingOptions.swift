@@ -39,6 +39,12 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Most rows per step for drafted tokens that are not already in the tree (default: --lookup-length x --lookup-branches).")
     var draftRows: Int?
 
+    @Option(help: "Medusa-style heads (a file from `ppd train --medusa`) as a drafter: from the hidden state of the row that chose each step's root they guess the next tokens, laid out by --medusa-tree, and join the step's candidate tree beside the prompt tokens' guesses and prompt lookup's drafts. With --tree none --no-lookup: Medusa-style decoding alone.")
+    var medusa: String?
+
+    @Option(help: "The heads' static tree: a JSON list of rank paths (path element k is a rank among head k's guesses), as `ppd build-tree --static-nodes N --accuracies HEADS-accuracy.json` writes.")
+    var medusaTree = "Experiments/trees/static-3.json"
+
     @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
 
     @Option(help: "Acceptance policy: greedy, typical or rejection (default: greedy at temperature 0, else rejection).")
@@ -69,8 +75,8 @@ struct PromptDecodingOptions: ParsableArguments {
         guard promptTokenCount >= 1 else { throw ValidationError("--prompt-token-count must be >= 1") }
         guard virtualTokens >= 1 else { throw ValidationError("--virtual-tokens must be >= 1") }
         guard traceLogits >= -1 else { throw ValidationError("--trace-logits must be -1, 0 or a top-k count") }
-        if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil || lookup != nil) {
-            throw ValidationError("--prompt-tokens, --tree, --policy, --lookup and --trace need --ppd")
+        if !ppd && (promptTokens != nil || tree != nil || policy != nil || trace != nil || lookup != nil || medusa != nil) {
+            throw ValidationError("--prompt-tokens, --tree, --policy, --lookup, --medusa and --trace need --ppd")
         }
         if let draftRows, draftRows < 0 { throw ValidationError("--draft-rows must be 0 or more") }
         _ = try makeDrafter()
@@ -203,6 +209,24 @@ struct PromptDecodingOptions: ParsableArguments {
             return (drafter, draftRows ?? lookupLength * lookupBranches)
         } catch let error as DrafterError {
             throw ValidationError("--lookup: \(error.description)")
+        }
+    }
+
+    /// The Medusa-style drafter of `--medusa` with `--medusa-tree` on `model` (nil without
+    /// --medusa), and its rows per step (the tree's nodes).
+    func makeMedusaDrafter(model: Transformer, modelSHA256: String?, guessHead: GuessHead?) throws -> (drafter: any TokenDrafter, rows: Int)? {
+        guard let medusa else { return nil }
+        let heads = try MedusaHeads.load(from: URL(fileURLWithPath: medusa))
+        try heads.validate(for: model, modelSHA256: modelSHA256)
+        let paths = try DynamicTree(contentsOf: URL(fileURLWithPath: Defaults.shippedFile(medusaTree)))
+        guard let tree = paths.tree(forDepth: paths.maxDepth), paths.isStatic else {
+            throw ValidationError("--medusa-tree \(medusaTree): expected a JSON list of rank paths (a static tree)")
+        }
+        do {
+            let drafter = try MedusaDrafter(heads: heads, model: model, tree: tree, guessHead: guessHead)
+            return (drafter, tree.nodes.count)
+        } catch let error as ModelError {
+            throw ValidationError("--medusa \(medusa) with --medusa-tree \(medusaTree): \(error.description)")
         }
     }
 

@@ -64,6 +64,8 @@ struct Train: ParsableCommand {
     var recut = false
     @Option(help: "Matrix arithmetic of the frozen model's own passes: the self-distilled replies, the teacher distributions and the prefix keys and values the prompt rows attend to. int8 (the default where the CPU has AVX-512 VNNI or AVX2) is what `ppd generate` runs; float32 is the exact reference. The prompt rows' forward and backward passes are always float32.")
     var teacherArithmetic: MatrixArithmetic = .fastest
+    @Flag(help: "Train Medusa-style heads (as many as --num-prompt-tokens; residual blocks read by the model's own output layer) on the same data, cuts, loss and schedule instead of prompt tokens; --out gets the heads (safetensors, with the optimizer state when it is also the --checkpoint).")
+    var medusa = false
     @OptionGroup(title: "Data and schedule") var training: TrainingRunOptions
     @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
 
@@ -128,6 +130,11 @@ struct Train: ParsableCommand {
             })
         log("\(data.training.count) training and \(data.heldOut.count) held-out sequences (\(data.trainingTokenCount) training tokens), prepared in \(Int(clock.secondsSince())) s")
 
+        if medusa {
+            return try trainMedusaHeads(
+                recipe: recipe, data: data, student: transformer, teacher: teacher, modelSHA256: modelSHA256,
+                guessHead: guessHead, started: clock)
+        }
         let run = try PromptTokenTrainingRun(
             recipe: recipe, student: transformer, teacher: teacher, tokenizer: tokenizer, modelSHA256: modelSHA256, guessHead: guessHead?.head)
         let outcome = try run.run(
@@ -157,6 +164,47 @@ struct Train: ParsableCommand {
                 perRank: after.perRank,
                 fields: [
                     "prompt_tokens": out, "model_sha256": modelSHA256, "template": template, "held_out_sequences": data.heldOut.count,
+                    "cuts": after.cuts, "mean_loss": after.loss, "arithmetic": teacherArithmetic.rawValue,
+                    "guess_vocabulary": guessHead.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
+                ], to: URL(fileURLWithPath: accuracyOut))
+            log("wrote \(accuracyOut)")
+        }
+    }
+
+    /// `--medusa`: the heads' run on the prepared data, the file and the accuracy table.
+    private func trainMedusaHeads(
+        recipe: TrainingRecipe, data: TrainingData, student: Transformer, teacher: Transformer, modelSHA256: String,
+        guessHead: (head: GuessHead, file: String)?, started clock: ContinuousClock.Instant
+    ) throws {
+        let teacherHead = try guessHead.map { teacher === student ? $0.head : try teacher.makeGuessHead(tokens: $0.head.tokens) }
+        let run = try MedusaTrainingRun(
+            recipe: recipe, student: student, teacher: teacher, modelSHA256: modelSHA256, studentHead: guessHead?.head, teacherHead: teacherHead)
+        let outcome = try run.run(
+            on: data, checkpointing: checkpoint.map { .init(url: URL(fileURLWithPath: $0), every: checkpointEvery, resume: resume) },
+            events: { event in
+                switch event {
+                case .resumed(let step, let url): log("resumed from \(url.path) at step \(step)")
+                case .measuredBefore(let m): logAccuracy("before training (every head the next-token distribution)", m)
+                case .step(let p):
+                    progress(String(
+                        format: "step %d/%d  loss %.4f (avg %.4f)  %.1f cuts/s  %.0f tok/s  ETA %d s", p.step, p.totalSteps, p.loss,
+                        p.smoothedLoss, p.cutsPerSecond, p.tokensPerSecond, Int(p.secondsLeft)))
+                case .measuredAfter(let m):
+                    endProgress()
+                    logAccuracy("after training", m)
+                case .curve: break
+                }
+            })
+        if outcome.after == nil { endProgress() }
+        var heads = outcome.heads
+        heads.trainingSummary = (heads.trainingSummary ?? "") + String(format: ", teacher %@, guess head %@, wall time %.0f s", teacherArithmetic.rawValue, guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)", clock.secondsSince())
+        try heads.save(to: URL(fileURLWithPath: out))
+        log("wrote \(out) (\(heads.count) Medusa-style heads, \(heads.addedBytes) bytes) after \(Int(clock.secondsSince())) s (\(outcome.steps) steps, \(Int(outcome.trainingSeconds)) s of training)")
+        if let accuracyOut, let after = outcome.after {
+            try AccuracyReport.write(
+                perRank: after.perRank,
+                fields: [
+                    "medusa_heads": out, "model_sha256": modelSHA256, "template": template, "held_out_sequences": data.heldOut.count,
                     "cuts": after.cuts, "mean_loss": after.loss, "arithmetic": teacherArithmetic.rawValue,
                     "guess_vocabulary": guessHead.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
                 ], to: URL(fileURLWithPath: accuracyOut))
