@@ -35,6 +35,7 @@ let optimized: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelTargetCPU()]
 let examples = [
     "Example-Speedup", "Example-GuessAccuracy", "Example-TreeAblation", "Example-Sampling", "Example-HardwareAware",
     "Example-Memory", "Example-SpeculativeCombo", "Example-ActivationAblation", "Example-TrainingAblation", "Example-TrainingCost",
+    "Example-Peers",
 ]
 
 func example(_ name: String) -> Target {

@@ -3,8 +3,9 @@
 // measures their top-10 guess accuracy on Alpaca Eval questions (full vocabulary, the paper's
 // eval.py measure) every few steps; reports the wall time and CPU-hours until each target
 // accuracy is reached, the data preparation (self-distilled replies) on its own line, with an
-// accuracy-against-time curve. The paper: 0.52 h on 4 x A100 for PPD, 1.24 h for Medusa.
-// Medusa-style heads are not in the toolkit yet (issue 15); their row says so.
+// accuracy-against-time curve. Then the same for Medusa-style heads (3 residual heads read by
+// the model's own output layer, `ppd train --medusa`) on the same data and schedule (lr 1e-3,
+// Medusa's). The paper: 0.52 h on 4 x A100 for PPD, 1.24 h for Medusa.
 //
 //   swift run -c release Example-TrainingCost                      # 400 conversations, 10 Alpaca questions
 //   swift run -c release Example-TrainingCost --conversations 2000 --targets 0.7,0.8,0.85
@@ -29,6 +30,10 @@ struct TrainingCost: ParsableCommand {
     var questionCuts = 16
     @Option(help: "Target top-10 accuracies at distance 1 (comma-separated, ascending); training stops once the last is reached.")
     var targets = "0.6,0.7,0.8"
+    @Option(help: "Peak learning rate of the Medusa-style heads (Medusa's 1e-3).")
+    var medusaLr = 1e-3
+    @Flag(help: "Leave out the Medusa-style heads.")
+    var noMedusa = false
 
     func parsedTargets() throws -> [Double] {
         let values = try CommaSeparated.parse(targets, option: "--targets", expected: "an accuracy in (0, 1)") { Double($0).flatMap { $0 > 0 && $0 < 1 ? $0 : nil } }
@@ -39,6 +44,7 @@ struct TrainingCost: ParsableCommand {
     func validate() throws {
         _ = try parsedTargets()
         guard every > 0, questionCuts > 0 else { throw ValidationError("--every and --question-cuts must be positive") }
+        guard medusaLr.isFinite, medusaLr > 0 else { throw ValidationError("--medusa-lr must be a positive number") }
     }
 
     /// The paper's Table 2 (4 x A100), hours.
@@ -63,70 +69,95 @@ struct TrainingCost: ParsableCommand {
         let evaluation = try GuessAccuracyEvaluation(
             model: s.model, tokenizer: s.tokenizer, questions: questions.map(\.text), template: .plain, replyTokens: selection.tokens(default: 64),
             cutsPerQuestion: questionCuts, seed: recipe.seed, modelSHA256: s.modelSHA256, progress: note)
-        let curve = PromptTokenTrainingRun.Curve(
-            every: every,
-            measure: { tokens in
-                let result = try evaluation.accuracy(of: tokens)
-                return .init(perRank: result.perRank, loss: result.meanLoss, cuts: result.cuts)
-            },
-            stopWhen: { $0.measurement.cumulative[0][9] >= targets.last! })
-        var losses: [Double] = []
-        let outcome = try experiment.trainingRun(recipe).run(
-            on: data, curve: curve,
-            events: { event in
+        let stop = { (point: PromptTokenTrainingRun.CurvePoint) in point.measurement.cumulative[0][9] >= targets.last! }
+        func measurement(_ result: GuessAccuracyEvaluation.Result) -> PromptTokenTrainingRun.Measurement {
+            .init(perRank: result.perRank, loss: result.meanLoss, cuts: result.cuts)
+        }
+        /// Step losses of a run, collected by its event handler.
+        final class Losses { var values: [Double] = [] }
+        func events(_ name: String, _ losses: Losses) -> (PromptTokenTrainingRun.Event) -> Void {
+            { [data] event in
                 switch event {
-                case .step(let p): losses.append(p.loss)
+                case .step(let p): losses.values.append(p.loss)
                 case .curve(let point):
                     note(String(
-                        format: "step %d/%d, %.0f s of training: top-10 %.3f / %.3f / %.3f at distances 1 / 2 / 3", point.step, data.training.count,
-                        point.trainingSeconds, point.measurement.cumulative[0][9], point.measurement.cumulative[1][9], point.measurement.cumulative[2][9]))
+                        format: "%@: step %d/%d, %.0f s of training: top-10 %.3f / %.3f / %.3f at distances 1 / 2 / 3", name, point.step,
+                        data.training.count, point.trainingSeconds, point.measurement.cumulative[0][9], point.measurement.cumulative[1][9],
+                        point.measurement.cumulative[2][9]))
                 default: break
                 }
-            })
-        let record = TrainingRunRecord(name: "prompt tokens", group: "PPD", recipe: recipe, outcome: outcome, stepLosses: losses)
+            }
+        }
+        let losses = Losses()
+        let outcome = try experiment.trainingRun(recipe).run(
+            on: data, curve: .init(every: every, measure: { measurement(try evaluation.accuracy(of: $0)) }, stopWhen: stop),
+            events: events("prompt tokens", losses))
+        var records = [TrainingRunRecord(name: "prompt tokens", group: "PPD", recipe: recipe, outcome: outcome, stepLosses: losses.values)]
+        var medusaRecipe = recipe
+        medusaRecipe.learningRate = medusaLr
+        if !noMedusa {
+            let medusaLosses = Losses()
+            let medusa = try experiment.medusaRun(medusaRecipe).run(
+                on: data, curve: .init(every: every, measure: { measurement(try evaluation.accuracy(of: $0)) }, stopWhen: stop),
+                events: events("Medusa-style heads", medusaLosses))
+            records.append(TrainingRunRecord(
+                name: "Medusa-style heads", group: "Medusa", recipe: medusaRecipe, outcome: medusa, stepLosses: medusaLosses.values))
+        }
 
-        let caption = "\(data.training.count) ShareGPT conversations x \(recipe.epochs) epoch, \(recipe.cuts) cuts, lr \(recipe.learningRate), seed \(recipe.seed); \(bench.rawValue): \(questions.count) questions x \(questionCuts) cuts, full vocabulary; \(threads) threads; \(s.describeMachine())"
+        let caption = "\(data.training.count) ShareGPT conversations x \(recipe.epochs) epoch, \(recipe.cuts) cuts, lr \(recipe.learningRate) (heads \(medusaLr)), seed \(recipe.seed); \(bench.rawValue): \(questions.count) questions x \(questionCuts) cuts, full vocabulary; \(threads) threads; \(s.describeMachine())"
         var table = ResultTable(
             columns: ["method", "target top-10 (d=1)", "reached at step", "training s", "CPU-hours", "with data preparation, CPU-hours"],
             notes: [
                 caption,
-                String(format: "data preparation (self-distilled replies of %d conversations): %.0f s (0 when read from the cache)", data.training.count, preparationSeconds),
+                String(format: "data preparation (self-distilled replies of %d conversations): %.0f s (0 when read from the cache); both methods train on the same data", data.training.count, preparationSeconds),
                 "CPU-hours = training seconds x threads / 3600; the paper's hours are wall time on 4 A100 GPUs",
             ])
-        for target in targets {
-            let hit = outcome.curve.first { $0.measurement.cumulative[0][9] >= target }
+        func row(_ method: String, _ label: String, _ hit: PromptTokenTrainingRun.CurvePoint?) throws {
             let cpuHours = hit.map { $0.trainingSeconds * Double(threads) / 3600 }
             try table.append([
-                "prompt tokens (here)", String(format: "%.2f", target), hit.map { "\($0.step)" } ?? "not reached",
+                method, label, hit.map { "\($0.step)" } ?? "not reached",
                 hit.map { String(format: "%.0f", $0.trainingSeconds) } ?? "-", cpuHours.map { String(format: "%.3f", $0) } ?? "-",
                 cpuHours.map { String(format: "%.3f", $0 + preparationSeconds * Double(threads) / 3600) } ?? "-",
             ])
         }
-        try table.append(["Medusa-style heads (here)", "-", "not built yet (issue 15)", "-", "-", "-"])
+        for record in records {
+            for target in targets {
+                try row("\(record.name) (here)", String(format: "%.2f", target), record.outcome.curve.first { $0.measurement.cumulative[0][9] >= target })
+            }
+        }
+        // The paper's measure: prompt tokens until their accuracy is above the heads' best.
+        if let heads = records.dropFirst().first, let best = heads.outcome.curve.map({ $0.measurement.cumulative[0][9] }).max() {
+            try row(
+                "prompt tokens (here)", String(format: "above Medusa's best, %.3f", best),
+                outcome.curve.first { $0.measurement.cumulative[0][9] > best })
+        }
         for row in Self.paper { try table.append([row.method, row.target, "-", "-", row.time, "-"]) }
         print("\n" + table.text, terminator: "")
         try OutputOptions.write(table.text + "\n" + table.markdown, to: prefix + ".txt")
         try TrainingRunsFile.write(
-            [record],
+            records,
             settings: s.settings().merging([
                 "experiment": .string("training-cost"), "bench": .string(bench.rawValue), "questions": .int(Int64(questions.count)),
                 "question_cuts": .int(Int64(questionCuts)), "preparation_seconds": .double(preparationSeconds), "threads": .int(Int64(threads)),
                 "data": .string(data.description),
             ]) { $1 }, to: prefix + ".h5")
-        try figure(outcome.curve, targets: targets, caption: caption).write(to: URL(fileURLWithPath: prefix + ".svg"))
+        try figure(records, targets: targets, caption: caption).write(to: URL(fileURLWithPath: prefix + ".svg"))
         note("wrote \(prefix).txt, \(prefix).h5, \(prefix).svg")
     }
 
-    /// Top-10 accuracy by distance against training minutes, the targets as reference lines.
-    func figure(_ curve: [PromptTokenTrainingRun.CurvePoint], targets: [Double], caption: String) -> LinePlot {
-        let series = (0..<3).map { d in
-            LinePlot.Series(
-                name: "top-10, distance \(d + 1)",
-                points: curve.compactMap { point in
-                    d < point.measurement.perRank.count ? (x: point.trainingSeconds / 60, y: point.measurement.cumulative[d][9]) : nil
-                })
+    /// Top-10 accuracy by distance against training minutes, one panel per method, the last
+    /// target as a reference line.
+    func figure(_ records: [TrainingRunRecord], targets: [Double], caption: String) -> LinePlot {
+        let panels = records.map { record in
+            let series = (0..<3).map { d in
+                LinePlot.Series(
+                    name: "top-10, distance \(d + 1)",
+                    points: record.outcome.curve.compactMap { point in
+                        d < point.measurement.perRank.count ? (x: point.trainingSeconds / 60, y: point.measurement.cumulative[d][9]) : nil
+                    })
+            }
+            return LinePlot.Panel(title: record.name, yLabel: "top-10 accuracy (Alpaca Eval)", series: series, reference: targets.last)
         }
-        let panel = LinePlot.Panel(title: "prompt tokens", yLabel: "top-10 accuracy (Alpaca Eval)", series: series, reference: targets.last)
-        return LinePlot(title: "Guess accuracy against training time (Table 2)", xLabel: "training minutes", panels: [panel], caption: caption)
+        return LinePlot(title: "Guess accuracy against training time (Table 2)", xLabel: "training minutes", panels: panels, caption: caption)
     }
 }

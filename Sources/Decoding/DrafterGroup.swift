@@ -10,6 +10,7 @@ public struct DrafterGroup: TokenDrafter {
 
     public var name: String { drafters.map(\.name).joined(separator: "+") }
     public var readsHiddenState: Bool { drafters.contains { $0.readsHiddenState } }
+    public var addedBytes: Int { drafters.reduce(0) { $0 + $1.addedBytes } }
 
     public mutating func draft(after tokens: [Int32], limit: Int) -> [[Int32]] {
         (try? draft(after: tokens, hiddenState: nil, limit: limit)) ?? []

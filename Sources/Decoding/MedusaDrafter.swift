@@ -20,6 +20,8 @@ public struct MedusaDrafter: TokenDrafter {
 
     public var name: String { "medusa" }
     public var readsHiddenState: Bool { true }
+    /// The heads' parameters (float32).
+    public var addedBytes: Int { heads.addedBytes }
 
     /// A drafter of `heads` on `model` with the static tree `tree` (its node paths; prompt-token
     /// counts in it are ignored). Throws when the tree is deeper than there are heads, or when

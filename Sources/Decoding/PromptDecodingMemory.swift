@@ -11,6 +11,8 @@ import Models
 ///   drafted rows). Node rows cost a full vocabulary row each unless the policy decides by best
 ///   tokens and nothing reads their logits; prompt rows cost the guess head's width with a head.
 /// - `cache`: the key/value cache slots for the widest pass beyond plain decoding's capacity.
+/// - `drafter`: what the drafter holds (`TokenDrafter.addedBytes`: Medusa-style heads' weights;
+///   prompt lookup keeps nothing between steps).
 ///
 /// Both plain and prompt decoding may briefly hold two passes' logits (the previous pass's
 /// while the next one is written); that doubles the `logits` term at most.
@@ -20,12 +22,13 @@ public struct PromptDecodingMemory: Sendable, Equatable, Encodable {
     public var treeBuffers: Int
     public var logits: Int
     public var cache: Int
+    public var drafter: Int = 0
 
     /// All of them.
-    public var total: Int { promptTokens + guessHead + treeBuffers + logits + cache }
+    public var total: Int { promptTokens + guessHead + treeBuffers + logits + cache + drafter }
 
     enum CodingKeys: String, CodingKey {
-        case promptTokens = "prompt_tokens", guessHead = "guess_head", treeBuffers = "tree_buffers", logits, cache, total
+        case promptTokens = "prompt_tokens", guessHead = "guess_head", treeBuffers = "tree_buffers", logits, cache, drafter, total
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -35,6 +38,7 @@ public struct PromptDecodingMemory: Sendable, Equatable, Encodable {
         try container.encode(treeBuffers, forKey: .treeBuffers)
         try container.encode(logits, forKey: .logits)
         try container.encode(cache, forKey: .cache)
+        try container.encode(drafter, forKey: .drafter)
         try container.encode(total, forKey: .total)
     }
 }
@@ -75,7 +79,7 @@ extension PromptDecoder {
             guessHead: guessHead?.addedBytes ?? 0,
             treeBuffers: (0...promptTokenCount).map { layout(forDepth: $0).byteCount }.reduce(0, +) + rootOnly.byteCount,
             logits: max(0, largestPass - vocab) * float,
-            cache: (slots - plainSlots) * slotBytes)
+            cache: (slots - plainSlots) * slotBytes, drafter: drafter?.addedBytes ?? 0)
     }
 }
 

@@ -23,10 +23,13 @@ public protocol TokenDrafter {
     /// final norm) of the row that chose the last of `tokens`, when the drafter reads it. By
     /// default the hidden state is ignored.
     mutating func draft(after tokens: [Int32], hiddenState: [Float]?, limit: Int) throws -> [[Int32]]
+    /// Bytes the drafter holds beyond the model (weights of its own; 0 by default).
+    var addedBytes: Int { get }
 }
 
 extension TokenDrafter {
     public var readsHiddenState: Bool { false }
+    public var addedBytes: Int { 0 }
 
     public mutating func draft(after tokens: [Int32], hiddenState: [Float]?, limit: Int) throws -> [[Int32]] {
         draft(after: tokens, limit: limit)

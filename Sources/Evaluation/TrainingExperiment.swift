@@ -83,6 +83,14 @@ public final class TrainingExperiment {
             guessHead: guessHead ? studentGuessHead : nil)
     }
 
+    /// A run of Medusa-style heads (`recipe.promptTokens` of them) on the same data, teacher and
+    /// guess head (nil: the full vocabulary) as `trainingRun`.
+    public func medusaRun(_ recipe: TrainingRecipe, guessHead: Bool = true) throws -> MedusaTrainingRun {
+        try MedusaTrainingRun(
+            recipe: recipe, student: student, teacher: session.model, modelSHA256: session.modelSHA256,
+            studentHead: guessHead ? studentGuessHead : nil, teacherHead: guessHead ? session.guess?.head : nil)
+    }
+
     /// Expected tokens per step of the best dynamic tree with at most `inputLimit` inputs
     /// (nodes + prompt tokens) that an accuracy measurement gives (the tree builder's
     /// prediction under its depth chain), or nil when the table cannot build one.

@@ -8,11 +8,11 @@ public struct TrainingRunRecord {
     public var name: String
     public var group: String
     public var recipe: TrainingRecipe
-    public var outcome: PromptTokenTrainingRun.Outcome
+    public var outcome: any TrainingRunOutcome
     /// Mean loss of each step's cuts, in step order.
     public var stepLosses: [Double]
 
-    public init(name: String, group: String, recipe: TrainingRecipe, outcome: PromptTokenTrainingRun.Outcome, stepLosses: [Double]) {
+    public init(name: String, group: String, recipe: TrainingRecipe, outcome: any TrainingRunOutcome, stepLosses: [Double]) {
         self.name = name
         self.group = group
         self.recipe = recipe

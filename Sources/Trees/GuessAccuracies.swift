@@ -55,7 +55,8 @@ public struct GuessAccuracies: Sendable, Equatable {
             }
             var values: [Double] = []
             for entry in entries {
-                guard case .number(let value) = entry else {
+                // A rank never right is written as the integer 0: any JSON number will do.
+                guard let value = entry.doubleValue else {
                     throw GuessAccuraciesError(file: url.path, reason: "accuracies row \(d) holds a value that is not a number")
                 }
                 values.append(value)

@@ -41,7 +41,7 @@ extension PromptDecodingOptions {
             promptTokens: tokens, promptTokensFile: tokensFile, model: transformer, modelPath: path, modelSHA256: modelSHA256,
             guessHead: guessHead)
         let lookupDrafting = try makeDrafter()
-        let medusaDrafting = try makeMedusaDrafter(model: transformer, modelSHA256: modelSHA256, guessHead: guessHead)
+        let medusaDrafting = try makeMedusaDrafter(model: transformer, modelPath: path, modelSHA256: modelSHA256, guessHead: guessHead)
         let parts = [lookupDrafting, medusaDrafting].compactMap { $0 }
         let drafting: (drafter: any TokenDrafter, rows: Int)? = parts.count > 1
             ? (DrafterGroup(parts.map(\.drafter)), parts.reduce(0) { $0 + $1.rows }) : parts.first

@@ -42,8 +42,8 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Medusa-style heads (a file from `ppd train --medusa`) as a drafter: from the hidden state of the row that chose each step's root they guess the next tokens, laid out by --medusa-tree, and join the step's candidate tree beside the prompt tokens' guesses and prompt lookup's drafts. With --tree none --no-lookup: Medusa-style decoding alone.")
     var medusa: String?
 
-    @Option(help: "The heads' static tree: a JSON list of rank paths (path element k is a rank among head k's guesses), as `ppd build-tree --static-nodes N --accuracies HEADS-accuracy.json` writes.")
-    var medusaTree = "Experiments/trees/static-3.json"
+    @Option(help: "The heads' static tree: \"auto\" for the tree of drafted rows with the best predicted speedup on this machine (the heads' accuracy table beside their file, HEADS-accuracy.json, and this machine's cost profile), or a JSON list of rank paths (path element k is a rank among head k's guesses), as `ppd build-tree --static-nodes N --accuracies HEADS-accuracy.json` writes.")
+    var medusaTree = "auto"
 
     @OptionGroup(title: "Guess head") var guess: GuessHeadOptions
 
@@ -214,11 +214,21 @@ struct PromptDecodingOptions: ParsableArguments {
 
     /// The Medusa-style drafter of `--medusa` with `--medusa-tree` on `model` (nil without
     /// --medusa), and its rows per step (the tree's nodes).
-    func makeMedusaDrafter(model: Transformer, modelSHA256: String?, guessHead: GuessHead?) throws -> (drafter: any TokenDrafter, rows: Int)? {
+    func makeMedusaDrafter(
+        model: Transformer, modelPath: String, modelSHA256: String?, guessHead: GuessHead?
+    ) throws -> (drafter: any TokenDrafter, rows: Int)? {
         guard let medusa else { return nil }
-        let heads = try MedusaHeads.load(from: URL(fileURLWithPath: medusa))
+        let headsURL = URL(fileURLWithPath: medusa)
+        let heads = try MedusaHeads.load(from: headsURL)
         try heads.validate(for: model, modelSHA256: modelSHA256)
-        let paths = try DynamicTree(contentsOf: URL(fileURLWithPath: Defaults.shippedFile(medusaTree)))
+        let paths: DynamicTree
+        if medusaTree == "auto" {
+            let chosen = try Defaults.medusaTree(headsURL: headsURL, model: model, modelPath: modelPath, modelSHA256: modelSHA256, progress: { note($0) })
+            note(String(format: "--medusa-tree auto: %d nodes, predicted %.2f tokens per step, speedup %.2f", chosen.size, chosen.tokensPerStep, chosen.predictedSpeedup))
+            paths = chosen.tree
+        } else {
+            paths = try DynamicTree(contentsOf: URL(fileURLWithPath: Defaults.shippedFile(medusaTree)))
+        }
         guard let tree = paths.tree(forDepth: paths.maxDepth), paths.isStatic else {
             throw ValidationError("--medusa-tree \(medusaTree): expected a JSON list of rank paths (a static tree)")
         }

@@ -172,6 +172,11 @@ final class TreeBuilderTests: XCTestCase {
         XCTAssertThrowsError(try GuessAccuracies(contentsOf: url)) { error in
             XCTAssertTrue("\(error)".contains(url.path), "\(error)")
         }
+        // A rank that was never right is written as the integer 0: read as 0.0.
+        try Data(#"{"accuracies": [[0.5, 0, 0.25], [0.25, 0.125, 0]]}"#.utf8).write(to: url)
+        XCTAssertEqual(try GuessAccuracies(contentsOf: url).perRank, [[0.5, 0, 0.25], [0.25, 0.125, 0]])
+        try Data(#"{"accuracies": [[0.5, "x"]]}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try GuessAccuracies(contentsOf: url)) { XCTAssertTrue("\($0)".contains("not a number"), "\($0)") }
     }
 }
 
