@@ -40,6 +40,24 @@ final class TreeSizingTests: XCTestCase {
         XCTAssertTrue(curve.allSatisfy { $0.maxRows <= 40 })
     }
 
+    /// Drafted trees (Medusa-style heads: the root and N drafted rows, no prompt rows): one token
+    /// plus the N most probable paths' probabilities, priced at 1 + N rows; free rows take the
+    /// largest tree measured, rows costing a whole step each the single best guess.
+    func testDraftedTreesArePricedWithoutPromptRows() throws {
+        let accuracies = try GuessAccuracies(perRank: [[0.5, 0.2, 0.1], [0.4, 0.2, 0.1], [0.3, 0.2, 0.1]])
+        let builder = TreeBuilder(accuracies: accuracies)
+        let steep = TreeSizing(builder: builder, profile: profile((1...12).map(Double.init)))
+        let three = try steep.draftedTree(nodes: 3)
+        XCTAssertEqual(three.maxRows, 4)
+        XCTAssertEqual(three.relativeCost, 4, accuracy: 1e-12)
+        let paths = builder.rankedPaths(maxDepth: 3, limit: 3)
+        XCTAssertEqual(three.tokensPerStep, 1 + paths.reduce(0) { $0 + $1.probability }, accuracy: 1e-12)
+        XCTAssertEqual(three.tree.tree(forDepth: three.tree.maxDepth)?.nodes.map(\.path), paths.map(\.path))
+        XCTAssertEqual(try steep.bestDraftedTree().size, 1)
+        let flat = TreeSizing(builder: builder, profile: profile(Array(repeating: 1, count: 12)))
+        XCTAssertEqual(try flat.bestDraftedTree().size, 11, "the most nodes whose step the profile measured")
+    }
+
     func testNonDecreasingSmoothing() {
         XCTAssertEqual(CostProfile.nonDecreasing([1, 3, 2, 4]), [1, 2.5, 2.5, 4])
         XCTAssertEqual(CostProfile.nonDecreasing([5, 1, 1, 1]), [2, 2, 2, 2])
