@@ -3,8 +3,8 @@
 // trained here on the same data and budget (`ppd train --medusa`); prompt lookup (n-gram
 // drafts, training free); PPD + prompt lookup (the tools' default); and all three in one tree.
 // Each drafter runs with a chain (one guess per distance) and with its best tree on this
-// machine (Fig. 7b's tree-attention ablation). With --llama-cpp DIR, llama.cpp's llama-simple
-// and llama-lookup run on the same prompts as external anchors.
+// machine (Fig. 7b's tree-attention ablation). With --llama-cpp DIR, llama.cpp's llama-lookup
+// runs on the same prompts as external anchors, without drafts (its plain decoding) and with.
 //
 //   swift run -c release Example-Peers                           # MT-Bench, 8 questions, 64 tokens
 //   swift run -c release Example-Peers --questions 20 --max-tokens 96 --rounds 2 --llama-cpp ~/.cache/ppd-peers/llama.cpp-bin
@@ -27,7 +27,7 @@ struct Peers: ParsableCommand {
     var medusa: String?
     @Option(help: "Longest prompt-lookup draft (tokens), as ppd generate's --lookup-length.")
     var lookupLength = 6
-    @Option(help: "Directory with llama.cpp's llama-simple and llama-lookup (../shared/tools/build-llama-cpp.sh DIR builds them): adds them as external anchors.")
+    @Option(help: "Directory with llama.cpp's llama-lookup (../shared/tools/build-llama-cpp.sh DIR builds it): adds llama.cpp's plain decoding (no drafts) and prompt lookup as external anchors.")
     var llamaCpp: String?
 
     func run() throws {

@@ -75,7 +75,7 @@ public struct MedusaDrafter: TokenDrafter {
     public func rankedGuesses(_ hiddenState: [Float]) throws -> [[Int32]] {
         let width = guessHead?.tokens.count ?? model.config.vocabSize
         let depth = ranks.count
-        let logits = try heads.logits(hiddenState, rows: 1, model: model, head: guessHead)
+        let logits = try heads.logits(hiddenState, rows: 1, model: model, head: guessHead, first: depth)
         return (0..<depth).map { k in
             Logits.topTokens(ranks[k], of: logits[(k * width)..<((k + 1) * width)], tokens: guessHead?.tokens, vocabSize: model.config.vocabSize)
                 .map(\.token)

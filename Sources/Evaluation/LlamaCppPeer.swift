@@ -2,35 +2,34 @@ import Decoding
 import Foundation
 import Tokenizer
 
-/// llama.cpp's own programs as external anchors of a side-by-side comparison (built outside the
-/// repository, `../shared/tools/build-llama-cpp.sh`): `llama-simple` (plain greedy decoding) and
-/// `llama-lookup` (its training-free prompt-lookup decoding). Each run starts the program on the
-/// prompt's text and reads the decode speed it reports; the run has no tokens of ours, so it
-/// counts only as a speed (one step per decoded token, tau 1).
+/// llama.cpp as an external anchor of a side-by-side comparison (built outside the repository,
+/// `../shared/tools/build-llama-cpp.sh`): its `llama-lookup` program, greedy, on the same threads,
+/// once with no drafts (`--spec-draft-n-max 0`: llama.cpp's plain decoding; `llama-simple` cannot
+/// set its thread count) and once with its training-free prompt-lookup drafts. Each run starts
+/// the program on the prompt's text and reads the decode speed it reports; the run has no tokens
+/// of ours, so it counts only as a speed (one step per decoded token, tau 1).
 public struct LlamaCppPeer {
-    /// The directory holding the programs and their shared libraries.
+    /// The directory holding the program and its shared libraries.
     public let directory: URL
     public let modelPath: String
     public let threads: Int
 
-    /// Throws, naming the directory, unless both programs are there.
+    /// Throws, naming the directory, unless `llama-lookup` is there.
     public init(directory: String, modelPath: String, threads: Int) throws {
         self.directory = URL(fileURLWithPath: directory)
         self.modelPath = modelPath
         self.threads = threads
-        for program in ["llama-simple", "llama-lookup"] where !FileManager.default.isExecutableFile(atPath: self.directory.appendingPathComponent(program).path) {
-            throw EvaluationError(file: directory, "no executable \(program) here (../shared/tools/build-llama-cpp.sh DIR builds llama.cpp's programs)")
+        guard FileManager.default.isExecutableFile(atPath: self.directory.appendingPathComponent("llama-lookup").path) else {
+            throw EvaluationError(file: directory, "no executable llama-lookup here (../shared/tools/build-llama-cpp.sh DIR builds llama.cpp's programs)")
         }
     }
 
-    /// Plain greedy decoding with `llama-simple` (the prompt as text, decoded from its tokens).
+    /// llama.cpp's plain greedy decoding: `llama-lookup` with no drafts.
     public func plain(tokenizer: SentencePieceTokenizer, name: String = "llama.cpp plain") -> DecodingMethod {
-        DecodingMethod(name: name, attributes: ["kind": .string("external"), "program": .string("llama-simple")]) { prompt, options in
-            try self.run("llama-simple", ["-m", modelPath, "-n", String(options.maxTokens), Self.text(prompt, tokenizer)], options)
-        }
+        lookup(tokenizer: tokenizer, draft: 0, name: name)
     }
 
-    /// `llama-lookup` with drafts of up to `draft` tokens (`--spec-draft-n-max`).
+    /// `llama-lookup` with drafts of up to `draft` tokens (`--spec-draft-n-max`; 0: none).
     public func lookup(tokenizer: SentencePieceTokenizer, draft: Int = 3, name: String = "llama.cpp lookup") -> DecodingMethod {
         DecodingMethod(name: name, attributes: ["kind": .string("external"), "program": .string("llama-lookup"), "draft": .int(Int64(draft))]) { prompt, options in
             try self.run(
@@ -72,8 +71,8 @@ public struct LlamaCppPeer {
         return DecodingRun(prompt: [], tokens: [], stopReason: .maxTokens, prefillSeconds: 0, steps: steps)
     }
 
-    /// "decoded N tokens in S seconds, speed: X t/s" (llama-lookup) or "decoded N tokens in S s,
-    /// speed: X t/s" (llama-simple): N and X.
+    /// "decoded N tokens in S seconds, speed: X t/s" (llama-lookup; llama-simple writes "S s"):
+    /// N and X.
     static func decodeSpeed(_ text: String) -> (Int, Double)? {
         let pattern = #"decoded\s+(\d+)\s+tokens\s+in\s+[\d.]+\s*(?:s|seconds),\s*speed:\s*([\d.]+)\s*t/s"#
         guard let regex = try? NSRegularExpression(pattern: pattern),

@@ -67,12 +67,14 @@ public struct MedusaHeads: Sendable, Equatable {
     }
 
     /// The heads' outputs `h + SiLU(W_k h + b_k)` for normalised hidden rows (`rows` x hidden),
-    /// row-major by row then head. Each row is computed alone, in a fixed order.
-    public func outputs(_ normalized: [Float], rows: Int) throws -> Pass {
+    /// row-major by row then head, for the first `first` heads (default: all). Each row is
+    /// computed alone, in a fixed order.
+    public func outputs(_ normalized: [Float], rows: Int, first: Int? = nil) throws -> Pass {
         let h = hiddenSize
         guard normalized.count == rows * h else {
             throw ModelError("Medusa heads: \(normalized.count) values are not \(rows) hidden rows of \(h)")
         }
+        let count = min(first ?? self.count, self.count)
         var outputs = [Float](repeating: 0, count: rows * count * h)
         var pre = outputs
         weights.withUnsafeBufferPointer { w in
@@ -93,14 +95,16 @@ public struct MedusaHeads: Sendable, Equatable {
         return Pass(outputs: outputs, preActivations: pre)
     }
 
-    /// The heads' logits for normalised hidden rows: (`rows` x `count`) rows of the output layer
-    /// (the whole vocabulary, or `head`'s tokens in its order), row-major by row then head.
-    public func logits(_ normalized: [Float], rows: Int, model: LanguageModel, head: GuessHead?) throws -> [Float] {
+    /// The heads' logits for normalised hidden rows: (`rows` x heads) rows of the output layer
+    /// (the whole vocabulary, or `head`'s tokens in its order), row-major by row then head, for
+    /// the first `first` heads (default: all; a tree of depth d needs only d).
+    public func logits(_ normalized: [Float], rows: Int, model: LanguageModel, head: GuessHead?, first: Int? = nil) throws -> [Float] {
         guard model.config.hiddenSize == hiddenSize else {
             throw ModelError("Medusa heads of width \(hiddenSize) do not fit a model of hidden size \(model.config.hiddenSize)")
         }
-        let pass = try outputs(normalized, rows: rows)
-        return try model.outputLayer(pass.outputs, rows: rows * count, head: head)
+        let used = min(first ?? count, count)
+        let pass = try outputs(normalized, rows: rows, first: used)
+        return try model.outputLayer(pass.outputs, rows: rows * used, head: head)
     }
 
     /// silu(x) = x / (1 + e^-x).

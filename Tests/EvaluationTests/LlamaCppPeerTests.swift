@@ -17,7 +17,7 @@ final class LlamaCppPeerTests: XCTestCase {
         XCTAssertNil(LlamaCppPeer.decodeSpeed("error: failed to load model"))
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-llama-\(UUID())").path
         XCTAssertThrowsError(try LlamaCppPeer(directory: missing, modelPath: "m.gguf", threads: 2)) {
-            XCTAssertTrue("\($0)".contains("llama-simple") && "\($0)".contains(missing), "\($0)")
+            XCTAssertTrue("\($0)".contains("llama-lookup") && "\($0)".contains(missing), "\($0)")
         }
     }
 }
