@@ -47,18 +47,8 @@ public final class MedusaTrainingRun {
     public typealias Checkpointing = PromptTokenTrainingRun.Checkpointing
     public typealias Event = PromptTokenTrainingRun.Event
 
-    /// An accuracy curve: `measure` every `every` steps (and at step 0); the run stops early once
-    /// `stopWhen` holds for a point.
-    public struct Curve {
-        public var every: Int
-        public var measure: (MedusaHeads) throws -> Measurement
-        public var stopWhen: (CurvePoint) -> Bool
-        public init(every: Int, measure: @escaping (MedusaHeads) throws -> Measurement, stopWhen: @escaping (CurvePoint) -> Bool = { _ in false }) {
-            self.every = every
-            self.measure = measure
-            self.stopWhen = stopWhen
-        }
-    }
+    /// An accuracy curve of the heads (`TrainingCurve`).
+    public typealias Curve = TrainingCurve<MedusaHeads>
 
     /// What a run gives.
     public struct Outcome {

@@ -67,18 +67,8 @@ public final class PromptTokenTrainingRun {
         public var measurement: Measurement
     }
 
-    /// An accuracy curve: `measure` every `every` steps (and at step 0); the run stops early
-    /// once `stopWhen` holds for a point.
-    public struct Curve {
-        public var every: Int
-        public var measure: (PromptTokens) throws -> Measurement
-        public var stopWhen: (CurvePoint) -> Bool
-        public init(every: Int, measure: @escaping (PromptTokens) throws -> Measurement, stopWhen: @escaping (CurvePoint) -> Bool = { _ in false }) {
-            self.every = every
-            self.measure = measure
-            self.stopWhen = stopWhen
-        }
-    }
+    /// An accuracy curve of the prompt tokens (`TrainingCurve`).
+    public typealias Curve = TrainingCurve<PromptTokens>
 
     /// Where checkpoints go (tokens and optimizer state), how often, and whether to resume from
     /// the file when it exists.
@@ -214,5 +204,21 @@ public final class PromptTokenTrainingRun {
         return Outcome(
             tokens: trained, before: before, after: after, curve: points, steps: trainer.step - firstStep, totalSteps: totalSteps,
             trainingSeconds: trainingSeconds, stoppedEarly: stoppedEarly)
+    }
+}
+
+/// An accuracy curve of a training run: `measure` the trained parameters every `every` steps (and
+/// at step 0); the run stops early once `stopWhen` holds for a point.
+public struct TrainingCurve<Parameters> {
+    public var every: Int
+    public var measure: (Parameters) throws -> PromptTokenTrainingRun.Measurement
+    public var stopWhen: (PromptTokenTrainingRun.CurvePoint) -> Bool
+    public init(
+        every: Int, measure: @escaping (Parameters) throws -> PromptTokenTrainingRun.Measurement,
+        stopWhen: @escaping (PromptTokenTrainingRun.CurvePoint) -> Bool = { _ in false }
+    ) {
+        self.every = every
+        self.measure = measure
+        self.stopWhen = stopWhen
     }
 }

@@ -139,36 +139,14 @@ struct Train: ParsableCommand {
             recipe: recipe, student: transformer, teacher: teacher, tokenizer: tokenizer, modelSHA256: modelSHA256, guessHead: guessHead?.head)
         let outcome = try run.run(
             on: data, checkpointing: checkpoint.map { .init(url: URL(fileURLWithPath: $0), every: checkpointEvery, resume: resume) },
-            events: { event in
-                switch event {
-                case .resumed(let step, let url): log("resumed from \(url.path) at step \(step)")
-                case .measuredBefore(let m): logAccuracy("before training", m)
-                case .step(let p):
-                    progress(String(
-                        format: "step %d/%d  loss %.4f (avg %.4f)  %.1f cuts/s  %.0f tok/s  ETA %d s", p.step, p.totalSteps, p.loss,
-                        p.smoothedLoss, p.cutsPerSecond, p.tokensPerSecond, Int(p.secondsLeft)))
-                case .measuredAfter(let m):
-                    endProgress()
-                    logAccuracy("after training", m)
-                case .curve: break
-                }
-            })
+            events: { report($0, before: "before training") })
         if outcome.after == nil { endProgress() }
         var trained = outcome.tokens
-        trained.trainingSummary = (trained.trainingSummary ?? "") + String(format: ", teacher %@, guess head %@, wall time %.0f s", teacherArithmetic.rawValue, guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)", clock.secondsSince())
+        trained.trainingSummary = (trained.trainingSummary ?? "") + summarySuffix(guessHead: guessHead, started: clock)
         try trained.save(to: URL(fileURLWithPath: out))
         log("wrote \(out) after \(Int(clock.secondsSince())) s (\(outcome.steps) steps, \(Int(outcome.trainingSeconds)) s of training)")
 
-        if let accuracyOut, let after = outcome.after {
-            try AccuracyReport.write(
-                perRank: after.perRank,
-                fields: [
-                    "prompt_tokens": out, "model_sha256": modelSHA256, "template": template, "held_out_sequences": data.heldOut.count,
-                    "cuts": after.cuts, "mean_loss": after.loss, "arithmetic": teacherArithmetic.rawValue,
-                    "guess_vocabulary": guessHead.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
-                ], to: URL(fileURLWithPath: accuracyOut))
-            log("wrote \(accuracyOut)")
-        }
+        try writeAccuracy(outcome.after, fileKey: "prompt_tokens", modelSHA256: modelSHA256, heldOut: data.heldOut.count, guessHead: guessHead)
     }
 
     /// `--medusa`: the heads' run on the prepared data, the file and the accuracy table.
@@ -181,35 +159,52 @@ struct Train: ParsableCommand {
             recipe: recipe, student: student, teacher: teacher, modelSHA256: modelSHA256, studentHead: guessHead?.head, teacherHead: teacherHead)
         let outcome = try run.run(
             on: data, checkpointing: checkpoint.map { .init(url: URL(fileURLWithPath: $0), every: checkpointEvery, resume: resume) },
-            events: { event in
-                switch event {
-                case .resumed(let step, let url): log("resumed from \(url.path) at step \(step)")
-                case .measuredBefore(let m): logAccuracy("before training (every head the next-token distribution)", m)
-                case .step(let p):
-                    progress(String(
-                        format: "step %d/%d  loss %.4f (avg %.4f)  %.1f cuts/s  %.0f tok/s  ETA %d s", p.step, p.totalSteps, p.loss,
-                        p.smoothedLoss, p.cutsPerSecond, p.tokensPerSecond, Int(p.secondsLeft)))
-                case .measuredAfter(let m):
-                    endProgress()
-                    logAccuracy("after training", m)
-                case .curve: break
-                }
-            })
+            events: { report($0, before: "before training (every head the next-token distribution)") })
         if outcome.after == nil { endProgress() }
         var heads = outcome.heads
-        heads.trainingSummary = (heads.trainingSummary ?? "") + String(format: ", teacher %@, guess head %@, wall time %.0f s", teacherArithmetic.rawValue, guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)", clock.secondsSince())
+        heads.trainingSummary = (heads.trainingSummary ?? "") + summarySuffix(guessHead: guessHead, started: clock)
         try heads.save(to: URL(fileURLWithPath: out))
         log("wrote \(out) (\(heads.count) Medusa-style heads, \(heads.addedBytes) bytes) after \(Int(clock.secondsSince())) s (\(outcome.steps) steps, \(Int(outcome.trainingSeconds)) s of training)")
-        if let accuracyOut, let after = outcome.after {
-            try AccuracyReport.write(
-                perRank: after.perRank,
-                fields: [
-                    "medusa_heads": out, "model_sha256": modelSHA256, "template": template, "held_out_sequences": data.heldOut.count,
-                    "cuts": after.cuts, "mean_loss": after.loss, "arithmetic": teacherArithmetic.rawValue,
-                    "guess_vocabulary": guessHead.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
-                ], to: URL(fileURLWithPath: accuracyOut))
-            log("wrote \(accuracyOut)")
+        try writeAccuracy(outcome.after, fileKey: "medusa_heads", modelSHA256: modelSHA256, heldOut: data.heldOut.count, guessHead: guessHead)
+    }
+
+    /// Prints a training run's events: progress lines, held-out accuracy before and after.
+    private func report(_ event: PromptTokenTrainingRun.Event, before: String) {
+        switch event {
+        case .resumed(let step, let url): log("resumed from \(url.path) at step \(step)")
+        case .measuredBefore(let m): logAccuracy(before, m)
+        case .step(let p):
+            progress(String(
+                format: "step %d/%d  loss %.4f (avg %.4f)  %.1f cuts/s  %.0f tok/s  ETA %d s", p.step, p.totalSteps, p.loss,
+                p.smoothedLoss, p.cutsPerSecond, p.tokensPerSecond, Int(p.secondsLeft)))
+        case .measuredAfter(let m):
+            endProgress()
+            logAccuracy("after training", m)
+        case .curve: break
         }
+    }
+
+    /// The end of a trained file's summary: teacher, guess head, wall time.
+    private func summarySuffix(guessHead: (head: GuessHead, file: String)?, started clock: ContinuousClock.Instant) -> String {
+        String(
+            format: ", teacher %@, guess head %@, wall time %.0f s", teacherArithmetic.rawValue,
+            guessHead.map { "\($0.head.tokens.count) tokens of \($0.file)" } ?? "none (full vocabulary)", clock.secondsSince())
+    }
+
+    /// `--accuracy-out`: the held-out table after training, naming the trained file under `fileKey`.
+    private func writeAccuracy(
+        _ after: PromptTokenTrainingRun.Measurement?, fileKey: String, modelSHA256: String, heldOut: Int,
+        guessHead: (head: GuessHead, file: String)?
+    ) throws {
+        guard let accuracyOut, let after else { return }
+        try AccuracyReport.write(
+            perRank: after.perRank,
+            fields: [
+                fileKey: out, "model_sha256": modelSHA256, "template": template, "held_out_sequences": heldOut,
+                "cuts": after.cuts, "mean_loss": after.loss, "arithmetic": teacherArithmetic.rawValue,
+                "guess_vocabulary": guessHead.map { "\($0.file) (\($0.head.tokens.count) most frequent)" } ?? "full",
+            ], to: URL(fileURLWithPath: accuracyOut))
+        log("wrote \(accuracyOut)")
     }
 
     private func logAccuracy(_ label: String, _ m: PromptTokenTrainingRun.Measurement) {

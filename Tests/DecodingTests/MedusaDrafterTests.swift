@@ -21,9 +21,8 @@ final class MedusaDrafterTests: XCTestCase {
 
     func randomHeads(count: Int, hidden: Int, seed: UInt64, scale: Float) throws -> MedusaHeads {
         var random = SplitMix(state: seed)
-        let weights = (0..<(count * hidden * hidden)).map { _ in (Float(random.int(2001)) / 1000 - 1) * scale }
-        let biases = (0..<(count * hidden)).map { _ in (Float(random.int(2001)) / 1000 - 1) * scale }
-        return try MedusaHeads(count: count, hiddenSize: hidden, weights: weights, biases: biases)
+        let weights = random.values(count * hidden * hidden, scale: scale)
+        return try MedusaHeads(count: count, hiddenSize: hidden, weights: weights, biases: random.values(count * hidden, scale: scale))
     }
 
     func testDraftsFollowTheTreePathsOverTheHeadsRankedGuesses() throws {

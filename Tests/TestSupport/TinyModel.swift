@@ -169,4 +169,9 @@ public struct SplitMix {
 
     /// Uniform integer in 0..<n.
     public mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
+    /// `count` values uniform in [-scale, scale] (on a grid of 1/1000).
+    public mutating func values(_ count: Int, scale: Float) -> [Float] {
+        (0..<count).map { _ in (Float(int(2001)) / 1000 - 1) * scale }
+    }
 }
