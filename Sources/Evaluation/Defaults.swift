@@ -7,7 +7,7 @@ import Models
 /// model, their accuracy table, and this machine's cost profile.
 public enum Defaults {
     /// The default model's trained prompt tokens (`shippedFile`).
-    public static var promptTokensPath: String { shippedFile("Experiments/prompts/gemma-3-270m-3x1-run8.safetensors") }
+    public static var promptTokensPath: String { shippedFile("Experiments/prompts/gemma-3-270m-3x1-run9.safetensors") }
 
     /// The guess vocabulary of the default model: token frequencies over 20,000 ShareGPT
     /// conversations (`ppd guess-vocab`) (`shippedFile`).
