@@ -3,7 +3,7 @@
 //
 // Blocking: the rows are cut into panels of PANEL_GROUPS groups of 4 rows (a panel's weights stay
 // in L2); tiles of up to TILE_INPUTS inputs (in L1) pass over a panel, and a register tile of
-// TILE_GROUPS groups x the tile's inputs keeps one integer accumulator per (group, input), so each
+// one or TILE_GROUPS groups x the tile's inputs keeps one integer accumulator per (group, input), so each
 // weight vector loaded serves every input of the tile and each input vector every group. Integer
 // sums are exact, so the blocking does not change them; the float operations of each output are
 // the reference's sequence (chunk order) whatever the tile.
@@ -15,8 +15,15 @@ enum {
     TILE_GROUPS = 2,   // groups of 4 rows per register tile
     TILE_INPUTS = 6,   // inputs per register tile (12 integer + 12 float accumulators)
     PANEL_GROUPS = 16, // groups per panel: 64 rows
-    PREFETCH_GROUPS = 4, // prefetch distance of the first pass over a panel
+    PREFETCH_GROUPS = 16, // prefetch distance (into L2) of the first pass over a panel
 };
+
+/// Whether `count` inputs are few enough for register tiles of one group: a product of few
+/// inputs is bound by streaming the weights, and one weight stream per tile keeps it there;
+/// more inputs are bound by arithmetic, where two groups per tile share each input vector.
+/// Measured 2026-12-07 on the 2-core Zen 4 VM (`Scripts/microbench/int8-product.c`): one group
+/// is faster up to 8 inputs for 8-bit weights and up to 4 for the unpacked 4-6-bit ones.
+static inline int one_group_tiles(int count, int bits) { return count <= (bits == 8 ? 8 : 4); }
 
 /// The row sums of a chunk result's 16 lanes (`ppd_i8_row_sums`'s order; float addition commutes).
 PPD_VNNI_TARGET static inline void store_row_sums(__m512 a, float *y) {
@@ -155,25 +162,27 @@ PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const ppd_i8_matrix *m, const uint8_t 
                        .group_scales = (size_t)chunks * 16, .tile_bytes = tile_bytes, .chunks = chunks,
                        .input_bytes = ppd_i8_input_bytes(m->columns, block), .output_stride = output_stride};
     const int first_group = row_start / 4, end_group = row_end / 4;
+    const int tile_groups = one_group_tiles(count, ppd_i8_bits(m->type)) ? 1 : TILE_GROUPS;
     for (int panel = first_group; panel < end_group; panel += PANEL_GROUPS) {
         const int panel_end = panel + PANEL_GROUPS < end_group ? panel + PANEL_GROUPS : end_group;
         for (int j = 0; j < count; j += TILE_INPUTS) {
             const int inputs = count - j < TILE_INPUTS ? count - j : TILE_INPUTS;
             o.x = packed + (size_t)j * o.input_bytes;
             for (int g = panel; g < panel_end;) {
-                const int groups = g + TILE_GROUPS <= panel_end ? TILE_GROUPS : 1;
+                const int groups = g + tile_groups <= panel_end ? tile_groups : 1;
                 o.w = m->weights + (size_t)g * o.group_bytes;
                 o.scales = (const uint8_t *)m->scales + (size_t)g * o.group_scales * scale_size;
                 o.mins = m->mins ? m->mins + (size_t)g * o.group_scales : NULL;
                 o.y = y + (long)j * output_stride + (row_map ? 0 : g * 4 - row_start);
                 o.map = row_map ? row_map + g * 4 : NULL;
-                // The first pass over a panel fetches the weights and scales PREFETCH_GROUPS
-                // groups ahead into L1 (streamed from memory for large matrices; into L1 rather
-                // than L2 measured 29 -> 36 GB/s for one decode row on the Zen 5 VM).
+                // The first pass over a panel fetches the weights PREFETCH_GROUPS groups ahead
+                // into L2 and the scales into L1 (streamed from memory for large matrices). On
+                // the Zen 4 VM, 16 groups ahead into L2 against 4 into L1 measured 1.2-1.8x
+                // faster products of 1-8 inputs (the output layer: 4 inputs 11.3 -> 6.2 ms).
                 if (j == 0 && g + PREFETCH_GROUPS < end_group) {
                     const char *ahead = (const char *)(o.w + PREFETCH_GROUPS * o.group_bytes);
                     for (size_t offset = 0; offset < groups * o.group_bytes; offset += 64)
-                        _mm_prefetch(ahead + offset, _MM_HINT_T0);
+                        _mm_prefetch(ahead + offset, _MM_HINT_T1);
                     const char *scales_ahead = (const char *)o.scales + PREFETCH_GROUPS * o.group_scales * scale_size;
                     for (size_t offset = 0; offset < groups * o.group_scales * scale_size; offset += 64)
                         _mm_prefetch(scales_ahead + offset, _MM_HINT_T0);
