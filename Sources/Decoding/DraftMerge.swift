@@ -4,9 +4,12 @@ import Models
 /// continuations from a `TokenDrafter`: the draft tokens are walked down the candidate tree from
 /// the root, following a child wherever one already holds the same token (de-duplicated), and
 /// the rest of each draft hangs below as a chain of new token rows appended after the layout's
-/// rows. New rows see their token ancestors and themselves, sit one position below their
-/// parent, and carry no prompt tokens: when the last accepted node is a draft node, the next
-/// step has no guesses from the prompt tokens (its tree is the root and its chain).
+/// rows. New rows see their token ancestors and themselves and sit one position below their
+/// parent. With a `PromptChain`, the last new node of the first draft also carries the prompt
+/// tokens (their rows appended after the drafted ones, masked as a tree node's prompt chain):
+/// when the whole draft is accepted, the next step has the prompt tokens' guesses. Other drafted
+/// nodes carry none: when the last accepted node is one of them, the next step has no guesses
+/// (its tree is the root and its chain).
 ///
 /// Siblings keep their order with drafted children last, so the acceptance policies, which try
 /// children in order, prefer the prompt tokens' ranked guesses; every token of a node's children
@@ -22,14 +25,46 @@ public struct DraftMerge: Sendable {
     public let draftTokens: [Int32]
     /// Position offsets of the appended rows (from the current sequence length).
     public let draftPositions: [Int]
+    /// The candidate node carrying the prompt chain (the first draft's last new node), if any.
+    public let chainNode: Int?
+    /// Batch rows of the prompt chain: for each prompt token, its virtual tokens' rows (after
+    /// the drafted rows); empty without a chain.
+    public let chainRows: [[Int]]
+    /// Position offset of each prompt token of the chain (one below the previous).
+    public let chainPositions: [Int]
     /// The mask over the layout's rows and the appended ones.
     public let mask: AttentionMask
 
-    /// Number of appended rows.
+    /// Number of appended token rows (the prompt chain's rows not counted).
     public var draftRows: Int { draftTokens.count }
 
-    /// Merges `drafts` into `candidates` laid out by `layout`, appending at most `rowLimit` rows.
-    public init(layout: VerificationLayout, candidates: CandidateTree, drafts: [[Int32]], rowLimit: Int) throws {
+    /// Number of appended prompt rows (`chainRows` flattened).
+    public var chainRowCount: Int { chainRows.reduce(0) { $0 + $1.count } }
+
+    /// Prompt tokens hung under the first draft's last node: `promptTokens` of `virtualTokens`
+    /// rows each, attending as `attention` (as in a `VerificationLayout`).
+    public struct PromptChain: Sendable, Equatable {
+        public let promptTokens: Int
+        public let virtualTokens: Int
+        public let attention: PromptTokens.Attention
+
+        /// A chain of `promptTokens` prompt tokens (at least 1) of `virtualTokens` rows each.
+        public init(promptTokens: Int, virtualTokens: Int, attention: PromptTokens.Attention) {
+            self.promptTokens = promptTokens
+            self.virtualTokens = virtualTokens
+            self.attention = attention
+        }
+
+        /// Rows the chain adds.
+        public var rows: Int { promptTokens * virtualTokens }
+    }
+
+    /// Merges `drafts` into `candidates` laid out by `layout`, appending at most `rowLimit` token
+    /// rows, and with a `promptChain`, its rows under the first draft's last new node.
+    public init(
+        layout: VerificationLayout, candidates: CandidateTree, drafts: [[Int32]], rowLimit: Int,
+        promptChain: PromptChain? = nil
+    ) throws {
         let base = layout.buffers.nodeIndex.map { layout.slotRows[$0][0] }
         var tokens = candidates.tokens
         var parents = candidates.parents
@@ -37,7 +72,9 @@ public struct DraftMerge: Sendable {
         var rows = base
         var positions: [Int] = []
         let baseRows = layout.count
-        for draft in drafts {
+        var firstDraftEnd: Int?
+        for (index, draft) in drafts.enumerated() {
+            defer { if index == 0 && tokens.count > candidates.count { firstDraftEnd = tokens.count - 1 } }
             var node = 0
             for token in draft {
                 if let child = children[node].first(where: { tokens[$0] == token }) {
@@ -62,17 +99,52 @@ public struct DraftMerge: Sendable {
         layoutNodes = candidates.count
         draftTokens = Array(tokens[candidates.count...])
         draftPositions = positions
-        mask = try DraftMerge.mask(base: layout.mask, rows: rows, parents: parents, firstDrafted: candidates.count)
+        var chainRows: [[Int]] = []
+        var chainPositions: [Int] = []
+        var chainNode: Int?
+        if let promptChain, promptChain.promptTokens > 0, let end = firstDraftEnd {
+            let endPosition = positions[rows[end] - baseRows]
+            var next = baseRows + positions.count
+            for k in 0..<promptChain.promptTokens {
+                chainRows.append(Array(next..<next + promptChain.virtualTokens))
+                chainPositions.append(endPosition + 1 + k)
+                next += promptChain.virtualTokens
+            }
+            chainNode = end
+        }
+        self.chainNode = chainNode
+        self.chainRows = chainRows
+        self.chainPositions = chainPositions
+        mask = try DraftMerge.mask(
+            base: layout.mask, rows: rows, parents: parents, firstDrafted: candidates.count,
+            chain: promptChain.map { (chainNode.map { rows[$0] } ?? 0, chainRows, $0.attention) })
+    }
+
+    /// The position offset of each appended row (drafted rows, then the chain's), in row order.
+    public var appendedPositions: [Int] {
+        draftPositions + chainPositions.flatMap { Array(repeating: $0, count: chainRows.first?.count ?? 0) }
+    }
+
+    /// What each appended row holds, in row order.
+    public var appendedRoles: [RowRole] {
+        draftPositions.map { RowRole.drafted(distance: $0) }
+            + chainRows.enumerated().flatMap { k, rows in rows.indices.map { RowRole.promptToken(index: k, virtual: $0) } }
     }
 
     /// How many leading tokens of `draft` the merged tree holds as a path from the root.
     public func verifiedLength(of draft: [Int32]) -> Int { candidates.matchedLength(of: draft) }
 
     /// The layout's mask grown by the drafted rows: a drafted row sees what its parent row sees
-    /// (its token ancestors, never a prompt row) and itself.
-    private static func mask(base: AttentionMask, rows: [Int], parents: [Int?], firstDrafted: Int) throws -> AttentionMask {
+    /// (its token ancestors, never a prompt row) and itself. A prompt-chain row sees what its
+    /// node's row sees and, among the chain's rows, what the attention type allows
+    /// (`VerificationLayout.visibleVirtuals`).
+    private static func mask(
+        base: AttentionMask, rows: [Int], parents: [Int?], firstDrafted: Int,
+        chain: (nodeRow: Int, rows: [[Int]], attention: PromptTokens.Attention)?
+    ) throws -> AttentionMask {
         let old = base.batchSize
-        let n = old + rows.count - firstDrafted
+        let chainRows = chain?.rows ?? []
+        let n = old + rows.count - firstDrafted + chainRows.reduce(0) { $0 + $1.count }
         guard n > old else { return base }
         var visible = [Bool](repeating: false, count: n * n)
         for i in 0..<old {
@@ -83,6 +155,21 @@ public struct DraftMerge: Sendable {
             let parentRow = rows[parents[node]!]
             for j in 0..<n where visible[parentRow * n + j] { visible[row * n + j] = true }
             visible[row * n + row] = true
+        }
+        if let chain {
+            let virtualTokens = chainRows.first?.count ?? 0
+            for (k, tokenRows) in chainRows.enumerated() {
+                for (v, row) in tokenRows.enumerated() {
+                    for j in 0..<n where visible[chain.nodeRow * n + j] { visible[row * n + j] = true }
+                    for earlier in 0...k {
+                        for other in VerificationLayout.visibleVirtuals(
+                            chain.attention, own: v, sameSlot: earlier == k, count: virtualTokens)
+                        {
+                            visible[row * n + chainRows[earlier][other]] = true
+                        }
+                    }
+                }
+            }
         }
         return try AttentionMask(batchSize: n, batchVisibility: visible)
     }

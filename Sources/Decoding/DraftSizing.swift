@@ -90,13 +90,15 @@ public struct DraftSizing: Sendable {
     /// draft are already tree nodes (they cost no row when merged); the first draft has
     /// `draftLength` tokens, and verified alone costs 1 + `draftLength` rows. Ties go to the draft
     /// alone (fewer rows). The draft is always verified whole: cutting it to the length of best
-    /// predicted rate measured slower (ARCHITECTURE.md, "Drafters").
+    /// predicted rate measured slower (ARCHITECTURE.md, "Drafters"). Rows of the prompt chain the
+    /// draft carries (`chainExactRows`, `chainGuessRows`) join both options.
     public func keepsTree(
-        exactRows: Int, guessRows: Int, depth: Int, shared: Int, draftLength: Int, statistics: Statistics
+        exactRows: Int, guessRows: Int, depth: Int, shared: Int, draftLength: Int, statistics: Statistics,
+        chainExactRows: Int = 0, chainGuessRows: Int = 0
     ) -> Bool {
         let tokens = expectedTokens(depth: depth, draftLength: draftLength, statistics: statistics)
-        let merged = tokens.merged / cost(exactRows + max(0, draftLength - shared), guessRows)
-        let alone = tokens.alone / cost(1 + draftLength, 0)
+        let merged = tokens.merged / cost(exactRows + max(0, draftLength - shared) + chainExactRows, guessRows + chainGuessRows)
+        let alone = tokens.alone / cost(1 + draftLength + chainExactRows, chainGuessRows)
         return merged > alone
     }
 }

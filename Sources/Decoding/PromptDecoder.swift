@@ -44,6 +44,9 @@ public final class PromptDecoder {
     /// When set with a drafter, each step with a draft chooses between verifying it with the
     /// tree and verifying it alone; without it drafts always join the tree.
     public let draftSizing: DraftSizing?
+    /// Whether the first draft's last new node carries the prompt tokens (`DraftMerge.PromptChain`),
+    /// so that a step after an accepted draft has the prompt tokens' guesses.
+    public let draftCarriesPromptTokens: Bool
 
     /// Layout per depth 0...promptTokenCount (depth 0: root and its prompt chain only).
     private let layouts: [VerificationLayout]
@@ -54,11 +57,13 @@ public final class PromptDecoder {
     /// fit the model (hidden size, or `modelSHA256` when both hashes are known), when the tree
     /// needs more prompt tokens than there are, or when a tree's ranks reach past the vocabulary.
     /// A `drafter` adds up to `draftRowLimit` rows of its continuations to every step; with
-    /// `draftSizing` a step may verify them without the tree.
+    /// `draftSizing` a step may verify them without the tree; with `draftCarriesPromptTokens` the
+    /// first draft's last node carries the prompt tokens' rows.
     public init(
         model: LanguageModel, promptTokens: PromptTokens, tree: DynamicTree,
         rule: TreeBuffers.PromptSlotRule = .exact, modelSHA256: String? = nil, guessHead: GuessHead? = nil,
-        drafter: (any TokenDrafter)? = nil, draftRowLimit: Int = 0, draftSizing: DraftSizing? = nil
+        drafter: (any TokenDrafter)? = nil, draftRowLimit: Int = 0, draftSizing: DraftSizing? = nil,
+        draftCarriesPromptTokens: Bool = true
     ) throws {
         guard draftRowLimit >= 0 else { throw ModelError("the draft row limit is \(draftRowLimit): it must be 0 or more") }
         try promptTokens.validate(for: model, modelSHA256: modelSHA256)
@@ -89,6 +94,14 @@ public final class PromptDecoder {
         self.drafter = drafter
         self.draftRowLimit = drafter == nil ? 0 : draftRowLimit
         self.draftSizing = draftSizing
+        self.draftCarriesPromptTokens = draftCarriesPromptTokens
+    }
+
+    /// The prompt chain a draft carries (nil without prompt tokens in the tree or when off).
+    private var draftPromptChain: DraftMerge.PromptChain? {
+        guard draftCarriesPromptTokens, drafter != nil, tree.promptTokens > 0 else { return nil }
+        return DraftMerge.PromptChain(
+            promptTokens: tree.promptTokens, virtualTokens: promptTokens.virtualTokens, attention: promptTokens.attention)
     }
 
     /// The guess-head request for `rows` (nil without a head or rows).
@@ -108,7 +121,10 @@ public final class PromptDecoder {
 
     /// Rows of the widest forward pass (the prefill's prompt rows, or a layout and its drafted
     /// rows): the cache slots a generation needs beyond the prompt and the budget.
-    var widestPass: Int { max(layouts.map(\.count).max() ?? 1, promptTokenCount * promptTokens.virtualTokens) + draftRowLimit }
+    var widestPass: Int {
+        max(layouts.map(\.count).max() ?? 1, promptTokenCount * promptTokens.virtualTokens) + draftRowLimit
+            + (draftPromptChain?.rows ?? 0)
+    }
 
     /// Generates from `prompt` (token ids, BOS included if wanted) with `policy`. `onStep` is
     /// called after the prefill (step 0, one token) and after every verification step with the
@@ -228,36 +244,45 @@ public final class PromptDecoder {
             }
             var treeCandidates = try CandidateTree(buffers: layout.buffers, root: root, guesses: guesses)
             let drafts = try drafter?.draft(after: prompt + result.tokens, hiddenState: hiddenState, limit: draftRowLimit) ?? []
-            let rowLimit = min(draftRowLimit, cache.capacity - start - layout.count)
+            let room = cache.capacity - start - layout.count
+            let chain = draftPromptChain.flatMap { room > $0.rows ? $0 : nil }
+            let rowLimit = min(draftRowLimit, room - (chain?.rows ?? 0))
             if let draftSizing, let first = drafts.first {
-                if !keepsTree(draftSizing, layout: layout, candidates: treeCandidates, draft: first, statistics: statistics) {
+                if !keepsTree(
+                    draftSizing, layout: layout, candidates: treeCandidates, draft: first, chainRows: chain?.rows ?? 0,
+                    statistics: statistics)
+                {
                     (layout, depth, guesses) = (rootOnly, 0, [])
                     treeCandidates = try CandidateTree(buffers: rootOnly.buffers, root: root, guesses: [])
                 }
             }
-            let merge = try DraftMerge(layout: layout, candidates: treeCandidates, drafts: drafts, rowLimit: rowLimit)
+            let merge = try DraftMerge(
+                layout: layout, candidates: treeCandidates, drafts: drafts, rowLimit: rowLimit, promptChain: chain)
             let buffers = layout.buffers
             let candidates = merge.candidates
             var (stepEmbeddings, stepPositions) = try assemble(layout, candidates: treeCandidates, start: start)
             if merge.draftRows > 0 {
                 stepEmbeddings += try model.embed(merge.draftTokens)
-                stepPositions += merge.draftPositions.map { Int32(start + $0) }
             }
-            let rows = layout.count + merge.draftRows
+            for (k, tokenRows) in merge.chainRows.enumerated() {
+                for v in tokenRows.indices { stepEmbeddings += try promptTokens.embedding(promptToken: k, virtual: v) }
+            }
+            stepPositions += merge.appendedPositions.map { Int32(start + $0) }
+            let rows = layout.count + merge.draftRows + merge.chainRowCount
 
             let stepInterventions = passInterventions(result.steps.count)
             let stepHook = hook(forStep: result.steps.count, keeping: merge.nodeRows, observer: observer)
             let forwardClock = ContinuousClock.now
             let logits = try model.forward(
                 embeddings: stepEmbeddings, positions: stepPositions, mask: merge.mask, cache: cache,
-                logitRows: Array(0..<rows), guesses: guessRows(layout.promptRows),
+                logitRows: Array(0..<rows), guesses: guessRows(layout.promptRows + merge.chainRows.flatMap { $0 }),
                 bestTokenRows: nodesNeedBestTokenOnly ? merge.nodeRows : [],
                 hook: stepHook,
                 interventions: stepInterventions.isEmpty
                     ? nil
                     : Interventions(
                         stepInterventions, step: result.steps.count,
-                        roles: layout.roles + merge.draftPositions.map { RowRole.drafted(distance: $0) }))
+                        roles: layout.roles + merge.appendedRoles))
             let forwardSeconds = forwardClock.secondsSince()
 
             // Logits rows are all batch rows in order, so a row's logits are at its own index.
@@ -280,10 +305,15 @@ public final class PromptDecoder {
                 statistics.record(draft: accepted, of: verified)
             }
 
-            // A drafted node carries no prompt tokens: after it, the next step has no guesses.
+            // A drafted node carries no prompt tokens unless it holds the draft's prompt chain:
+            // after any other, the next step has no guesses.
             let last = acceptance.path.last ?? 0
             hiddenState = keptHiddenState(stepHook, row: nodeRow[last])
-            guesses = last < merge.layoutNodes ? buffers.promptSlots[last].map { guessTokens(logits, rows: layout.slotRows[$0]) } : []
+            if last < merge.layoutNodes {
+                guesses = buffers.promptSlots[last].map { guessTokens(logits, rows: layout.slotRows[$0]) }
+            } else {
+                guesses = last == merge.chainNode ? merge.chainRows.map { guessTokens(logits, rows: $0) } : []
+            }
             let emitted = pathTokens + [acceptance.next]
             root = acceptance.next
             let step = PromptDecodingStep(
@@ -314,8 +344,9 @@ public final class PromptDecoder {
     /// The draft sizing's choice for a step with `layout` and `draft`: whether the tree joins. A
     /// layout without guesses (the root and its prompt chain) is priced as the full tree it leads
     /// to: its prompt rows pay off in the next step, so its value is the tree's steady state.
+    /// The draft's prompt chain (`chainRows` rows) joins either choice.
     private func keepsTree(
-        _ sizing: DraftSizing, layout: VerificationLayout, candidates: CandidateTree, draft: [Int32],
+        _ sizing: DraftSizing, layout: VerificationLayout, candidates: CandidateTree, draft: [Int32], chainRows: Int,
         statistics: DraftSizing.Statistics
     ) -> Bool {
         let steady = layout.treeDepth == 0 && layout.count > 1 ? layouts[layouts.count - 1] : layout
@@ -323,7 +354,8 @@ public final class PromptDecoder {
         let shared = candidates.matchedLength(of: draft)
         return sizing.keepsTree(
             exactRows: steady.count - guessRows, guessRows: guessRows, depth: steady.treeDepth, shared: shared,
-            draftLength: draft.count, statistics: statistics)
+            draftLength: draft.count, statistics: statistics,
+            chainExactRows: guessHead == nil ? chainRows : 0, chainGuessRows: guessHead == nil ? 0 : chainRows)
     }
 
     /// The top-k guesses of one prompt token from the mean of its virtual rows' logits (the rows

@@ -61,12 +61,14 @@ extension PromptDecoder {
         let vocab = config.vocabSize
         let promptRowWidth = guessHead?.tokens.count ?? vocab
         let v = promptTokens.virtualTokens
-        // Logits floats per pass: the prefill, then each depth's layout with its drafted rows.
+        let draftChainRows = draftRowLimit > 0 && draftCarriesPromptTokens ? promptTokenCount * v : 0
+        // Logits floats per pass: the prefill, then each depth's layout with its drafted rows and
+        // the prompt chain a draft carries.
         let prefill = vocab + promptTokenCount * v * promptRowWidth
         let steps = (0...promptTokenCount).map { depth -> Int in
             let layout = self.layout(forDepth: depth)
             let nodes = layout.count - layout.promptRows.count + draftRowLimit
-            return (bestTokenNodes ? 0 : nodes * vocab) + layout.promptRows.count * promptRowWidth
+            return (bestTokenNodes ? 0 : nodes * vocab) + (layout.promptRows.count + draftChainRows) * promptRowWidth
         }
         let largestPass = max(prefill, steps.max() ?? 0)
         // Cache: plain decoding holds prompt + budget slots; prompt decoding adds the widest pass.

@@ -122,16 +122,19 @@ public final class ExperimentSession {
 
     /// A prompt decoder over `tree` with the session's prompt tokens, guess head (unless
     /// `usesGuessHead` is false) and optionally a drafter whose drafts get up to `draftRows` rows
-    /// per step, each step choosing tree, draft or both from this machine's cost profile.
+    /// per step, each step choosing tree, draft or both from this machine's cost profile; the
+    /// first draft's last token carries the prompt tokens unless `draftCarriesPromptTokens` is false.
     public func decoder(
-        tree: DynamicTree, usesGuessHead: Bool = true, drafter: (any TokenDrafter)? = nil, draftRows: Int = 0
+        tree: DynamicTree, usesGuessHead: Bool = true, drafter: (any TokenDrafter)? = nil, draftRows: Int = 0,
+        draftCarriesPromptTokens: Bool = true
     ) throws -> PromptDecoder {
         let head = usesGuessHead ? guess?.head : nil
         let draftSizing = drafter == nil || tree == .rootOnly
             ? nil : DraftSizing(profile: try costProfile(), guessHeadSize: head?.tokens.count)
         return try PromptDecoder(
             model: model, promptTokens: promptTokens, tree: tree, modelSHA256: modelSHA256, guessHead: head,
-            drafter: drafter, draftRowLimit: draftRows, draftSizing: draftSizing)
+            drafter: drafter, draftRowLimit: draftRows, draftSizing: draftSizing,
+            draftCarriesPromptTokens: draftCarriesPromptTokens)
     }
 
     /// The decoder `ppd generate --ppd` uses by default: the hardware-aware tree, the guess head,

@@ -200,6 +200,13 @@ private struct RowTable {
                 parent: candidates.parents[node].map { merge.nodeRows[$0] }, distance: position,
                 token: candidates.tokens[node], accepted: kept.contains(node))
         }
+        // The prompt chain the first draft's last node carries: as a layout's prompt rows.
+        for (index, rows) in merge.chainRows.enumerated() {
+            for (v, row) in rows.enumerated() {
+                let parent = index == 0 ? merge.chainNode.map { merge.nodeRows[$0] } : merge.chainRows[index - 1][v]
+                add(step: step, row: row, kind: .prompt, position: merge.chainPositions[index], parent: parent, promptIndex: index, virtual: v)
+            }
+        }
     }
 
     mutating func appendPrefill(step: Int, prompt: [Int32], promptTokens: Int, virtualTokens: Int) {

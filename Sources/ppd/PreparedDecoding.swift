@@ -56,7 +56,8 @@ extension PromptDecodingOptions {
         do {
             let decoder = try PromptDecoder(
                 model: transformer, promptTokens: tokens, tree: tree, modelSHA256: modelSHA256, guessHead: guessHead,
-                drafter: drafting?.drafter, draftRowLimit: drafting?.rows ?? 0, draftSizing: draftSizing)
+                drafter: drafting?.drafter, draftRowLimit: drafting?.rows ?? 0, draftSizing: draftSizing,
+                draftCarriesPromptTokens: draftPromptTokens)
             return PreparedDecoding(
                 decoder: decoder, promptTokens: tokens, promptTokensFile: tokensFile, modelSHA256: modelSHA256, tree: tree,
                 guess: guess)

@@ -79,6 +79,59 @@ final class DrafterTests: XCTestCase {
         XCTAssertEqual(none.mask, layout.mask)
     }
 
+    /// The prompt chain on the first draft's last new node: 2 prompt tokens x 2 virtual tokens
+    /// after the drafted rows, one position below the node and each other, seeing the node's
+    /// ancestors, the node, and the chain rows the attention type allows; none of the other rows
+    /// sees them.
+    func testTheFirstDraftsLastNodeCarriesThePromptChain() throws {
+        let tree = try TokenTree(nodes: [Node([0], promptTokens: 1), Node([1], promptTokens: 1), Node([0, 0])], promptTokens: 2)
+        let buffers = try TreeBuffers(tree: tree, topK: 2, promptTokens: 2)
+        let layout = try VerificationLayout(buffers: buffers, virtualTokens: 1, attention: .ensemble)
+        let candidates = try CandidateTree(buffers: buffers, root: 1, guesses: [[10, 11], [20, 21]])
+        for attention in [PromptTokens.Attention.ensemble, .decoder, .encoder] {
+            let chain = DraftMerge.PromptChain(promptTokens: 2, virtualTokens: 2, attention: attention)
+            let merge = try DraftMerge(
+                layout: layout, candidates: candidates, drafts: [[10, 20, 30, 31], [12]], rowLimit: 8, promptChain: chain)
+            let n = layout.count
+            XCTAssertEqual(merge.draftTokens, [30, 31, 12], "the chain changes no drafted row")
+            XCTAssertEqual(merge.chainNode, 5, "31, the first draft's last new node")
+            XCTAssertEqual(merge.chainRows, [[n + 3, n + 4], [n + 5, n + 6]])
+            XCTAssertEqual(merge.chainPositions, [5, 6], "31 sits at 4")
+            XCTAssertEqual(merge.appendedPositions, [3, 4, 1, 5, 5, 6, 6])
+            XCTAssertEqual(
+                merge.appendedRoles.suffix(4),
+                [.promptToken(index: 0, virtual: 0), .promptToken(index: 0, virtual: 1),
+                 .promptToken(index: 1, virtual: 0), .promptToken(index: 1, virtual: 1)])
+            let mask = merge.mask
+            XCTAssertEqual(mask.batchSize, n + 7)
+            let rows = merge.nodeRows
+            func seen(_ row: Int) -> Set<Int> { Set((0..<n + 7).filter { mask.sees(row, $0) }) }
+            let node: Set<Int> = [rows[0], rows[1], rows[3], n, n + 1]
+            for i in 0..<n + 3 { for j in n + 3..<n + 7 { XCTAssertFalse(mask.sees(i, j), "\(attention) \(i) sees chain row \(j)") } }
+            switch attention {
+            case .ensemble:
+                XCTAssertEqual(seen(n + 3), node.union([n + 3]))
+                XCTAssertEqual(seen(n + 4), node.union([n + 4]))
+                XCTAssertEqual(seen(n + 5), node.union([n + 3, n + 5]))
+                XCTAssertEqual(seen(n + 6), node.union([n + 4, n + 6]))
+            case .decoder:
+                XCTAssertEqual(seen(n + 3), node.union([n + 3]))
+                XCTAssertEqual(seen(n + 4), node.union([n + 3, n + 4]))
+                XCTAssertEqual(seen(n + 5), node.union([n + 3, n + 4, n + 5]))
+                XCTAssertEqual(seen(n + 6), node.union([n + 3, n + 4, n + 5, n + 6]))
+            case .encoder:
+                XCTAssertEqual(seen(n + 3), node.union([n + 3, n + 4]))
+                XCTAssertEqual(seen(n + 6), node.union([n + 5, n + 6]))
+            }
+        }
+        // No new node in the first draft (all of it already in the tree): no chain.
+        let chain = DraftMerge.PromptChain(promptTokens: 2, virtualTokens: 1, attention: .ensemble)
+        let shared = try DraftMerge(layout: layout, candidates: candidates, drafts: [[10, 20], [12]], rowLimit: 8, promptChain: chain)
+        XCTAssertNil(shared.chainNode)
+        XCTAssertEqual(shared.chainRowCount, 0)
+        XCTAssertEqual(shared.draftTokens, [12])
+    }
+
     /// Drafts the true continuation (read from a reference run) with one token corrupted, plus a
     /// random second branch: drafts are then often accepted deep, often cut short, and often
     /// duplicate the prompt tokens' guesses.
@@ -103,6 +156,7 @@ final class DrafterTests: XCTestCase {
     func testGreedyDecodingWithDraftsEqualsAutoregressiveGreedy() throws {
         var acceptedDrafted = 0
         var draftRows = 0
+        var stepsWithChainGuesses = 0
         for architecture in TinyModel.Architecture.allCases {
             for seed in [UInt64(1), 2] {
                 var spec = TinyModel(architecture)
@@ -129,23 +183,35 @@ final class DrafterTests: XCTestCase {
                 let sizing = DraftSizing { exact, guess in 1 + 0.1 * Double(exact + guess - 1) }
                 for (drafter, rows) in drafters {
                     for (tree, sized) in trees.flatMap({ tree in [(tree, false), (tree, true)] }) {
-                        let decoder = try PromptDecoder(
-                            model: model, promptTokens: tokens, tree: tree, drafter: drafter, draftRowLimit: rows,
-                            draftSizing: sized ? sizing : nil)
-                        let result = try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance())
-                        let what = "\(architecture) seed \(seed) \(drafter.name) rows \(rows) tree \(tree.promptTokens) \(tree.trees.keys.sorted()) sized \(sized)"
-                        XCTAssertEqual(result.tokens, expected, what)
-                        for step in result.steps.dropFirst() {
-                            XCTAssertLessThanOrEqual(step.draftRows, rows, what)
-                            XCTAssertLessThanOrEqual(step.acceptedDrafted, step.accepted, what)
+                        for carries in [true, false] {
+                            let decoder = try PromptDecoder(
+                                model: model, promptTokens: tokens, tree: tree, drafter: drafter, draftRowLimit: rows,
+                                draftSizing: sized ? sizing : nil, draftCarriesPromptTokens: carries)
+                            let result = try decoder.generate(prompt: prompt, options: options, policy: GreedyAcceptance())
+                            let what = "\(architecture) seed \(seed) \(drafter.name) rows \(rows) tree \(tree.promptTokens) \(tree.trees.keys.sorted()) sized \(sized) chain \(carries)"
+                            XCTAssertEqual(result.tokens, expected, what)
+                            for step in result.steps.dropFirst() {
+                                XCTAssertLessThanOrEqual(step.draftRows, rows, what)
+                                XCTAssertLessThanOrEqual(step.acceptedDrafted, step.accepted, what)
+                            }
+                            // After a step that ended on a drafted node, only the prompt chain the
+                            // draft carries can give the next step guesses (a depth above 0).
+                            let afterDrafted = zip(result.steps.dropFirst(), result.steps.dropFirst(2))
+                                .filter { $0.0.acceptedDrafted > 0 }.map(\.1.depth)
+                            if !carries || tree.promptTokens == 0 {
+                                XCTAssertTrue(afterDrafted.allSatisfy { $0 == 0 }, what)
+                            } else {
+                                stepsWithChainGuesses += afterDrafted.filter { $0 > 0 }.count
+                            }
+                            acceptedDrafted += result.steps.map(\.acceptedDrafted).reduce(0, +)
+                            draftRows += result.steps.map(\.draftRows).reduce(0, +)
                         }
-                        acceptedDrafted += result.steps.map(\.acceptedDrafted).reduce(0, +)
-                        draftRows += result.steps.map(\.draftRows).reduce(0, +)
                     }
                 }
             }
         }
         XCTAssertGreaterThan(acceptedDrafted, 100, "drafted tokens were rarely accepted: the test would not exercise them")
+        XCTAssertGreaterThan(stepsWithChainGuesses, 20, "steps after an accepted draft rarely had the chain's guesses")
         XCTAssertGreaterThan(draftRows, 300)
     }
 
