@@ -3,10 +3,10 @@
 // drafters it has: the prompt tokens' guesses alone, prompt-lookup drafts alone (n-gram matches
 // in the prompt and the text so far, a training-free speculative decoder), Medusa-style heads
 // alone (the shipped ones, their tree sized on this machine), prompt tokens + prompt lookup
-// merged into one verification tree (the tools' default, where the draft's last token carries the
-// prompt tokens), the same merge with bare drafts (drafted tokens carry no prompt tokens), and all
-// three merged, each against plain decoding, per benchmark; the table gives the speedup of each
-// merge over the best single drafter.
+// merged into one verification tree (the tools' default), the same merge with the draft's last
+// token carrying the prompt tokens (`--draft-prompt-tokens`), and all three merged, each against
+// plain decoding, per benchmark; the table gives the speedup of each merge over the best single
+// drafter.
 //
 //   swift run -c release Example-SpeculativeCombo                  # 4 questions x 4 benchmarks, 64 tokens
 //   swift run -c release Example-SpeculativeCombo --bench mt_bench --questions 20 --max-tokens 96 --rounds 2
@@ -50,9 +50,9 @@ struct SpeculativeCombo: ParsableCommand {
                 try s.decoder(tree: tree, drafter: lookup, draftRows: lookupLength), name: "merged",
                 attributes: ["drafters": .string("prompt tokens + prompt lookup")]),
             .promptDecoding(
-                try s.decoder(tree: tree, drafter: lookup, draftRows: lookupLength, draftCarriesPromptTokens: false),
-                name: "merged, bare drafts",
-                attributes: ["drafters": .string("prompt tokens + prompt lookup, drafts without prompt tokens")]),
+                try s.decoder(tree: tree, drafter: lookup, draftRows: lookupLength, draftCarriesPromptTokens: true),
+                name: "merged, drafts carry prompt tokens",
+                attributes: ["drafters": .string("prompt tokens + prompt lookup, the draft's last token carrying the prompt tokens")]),
             .promptDecoding(
                 try s.decoder(tree: tree, drafter: DrafterGroup([lookup, medusaDrafter]), draftRows: lookupLength + medusaRows),
                 name: "merged + Medusa", attributes: ["drafters": .string("prompt tokens + prompt lookup + Medusa-style heads")]),
@@ -96,11 +96,11 @@ struct SpeculativeCombo: ParsableCommand {
     func makeTable(_ parts: [(name: String, result: ExperimentResultFile)], caption: String) throws -> ResultTable {
         var table = ResultTable(
             columns: [
-                "benchmark", "plain tok/s", "prompt tokens", "prompt lookup", "Medusa heads", "merged", "merged, bare drafts",
-                "merged + Medusa", "merged / best single", "bare drafts / best single", "merged + Medusa / best single",
+                "benchmark", "plain tok/s", "prompt tokens", "prompt lookup", "Medusa heads", "merged", "merged, chain on draft",
+                "merged + Medusa", "merged / best single", "chain on draft / best single", "merged + Medusa / best single",
                 "same as plain",
             ],
-            notes: [caption, "speedup over plain decoding (median over questions of the per-question tok/s ratio), tau in brackets; merged = prompt tokens + prompt lookup (the default: the draft's last token carries the prompt tokens); bare drafts: drafted tokens carry no prompt tokens; paper (Section 5.4): up to 1.22x over speculative decoding alone"])
+            notes: [caption, "speedup over plain decoding (median over questions of the per-question tok/s ratio), tau in brackets; merged = prompt tokens + prompt lookup (the default); chain on draft: the same with the draft's last token carrying the prompt tokens (--draft-prompt-tokens); paper (Section 5.4): up to 1.22x over speculative decoding alone"])
         for (name, result) in parts {
             let summaries = result.methods.map(\.summary)
             let plain = summaries[0]

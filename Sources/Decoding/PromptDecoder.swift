@@ -45,7 +45,8 @@ public final class PromptDecoder {
     /// tree and verifying it alone; without it drafts always join the tree.
     public let draftSizing: DraftSizing?
     /// Whether the first draft's last new node carries the prompt tokens (`DraftMerge.PromptChain`),
-    /// so that a step after an accepted draft has the prompt tokens' guesses.
+    /// so that a step after an accepted draft has the prompt tokens' guesses. Off by default: on
+    /// the Zen 4 VM it measured 0.94-0.96x of the merge without it (ARCHITECTURE.md, "Drafters").
     public let draftCarriesPromptTokens: Bool
 
     /// Layout per depth 0...promptTokenCount (depth 0: root and its prompt chain only).
@@ -63,7 +64,7 @@ public final class PromptDecoder {
         model: LanguageModel, promptTokens: PromptTokens, tree: DynamicTree,
         rule: TreeBuffers.PromptSlotRule = .exact, modelSHA256: String? = nil, guessHead: GuessHead? = nil,
         drafter: (any TokenDrafter)? = nil, draftRowLimit: Int = 0, draftSizing: DraftSizing? = nil,
-        draftCarriesPromptTokens: Bool = true
+        draftCarriesPromptTokens: Bool = false
     ) throws {
         guard draftRowLimit >= 0 else { throw ModelError("the draft row limit is \(draftRowLimit): it must be 0 or more") }
         try promptTokens.validate(for: model, modelSHA256: modelSHA256)

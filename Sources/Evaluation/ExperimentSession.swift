@@ -122,11 +122,11 @@ public final class ExperimentSession {
 
     /// A prompt decoder over `tree` with the session's prompt tokens, guess head (unless
     /// `usesGuessHead` is false) and optionally a drafter whose drafts get up to `draftRows` rows
-    /// per step, each step choosing tree, draft or both from this machine's cost profile; the
-    /// first draft's last token carries the prompt tokens unless `draftCarriesPromptTokens` is false.
+    /// per step, each step choosing tree, draft or both from this machine's cost profile; with
+    /// `draftCarriesPromptTokens` the first draft's last token carries the prompt tokens.
     public func decoder(
         tree: DynamicTree, usesGuessHead: Bool = true, drafter: (any TokenDrafter)? = nil, draftRows: Int = 0,
-        draftCarriesPromptTokens: Bool = true
+        draftCarriesPromptTokens: Bool = false
     ) throws -> PromptDecoder {
         let head = usesGuessHead ? guess?.head : nil
         let draftSizing = drafter == nil || tree == .rootOnly
