@@ -46,7 +46,7 @@ public final class PromptDecoder {
     public let draftSizing: DraftSizing?
     /// Whether the first draft's last new node carries the prompt tokens (`DraftMerge.PromptChain`),
     /// so that a step after an accepted draft has the prompt tokens' guesses. Off by default: on
-    /// the Zen 4 VM it measured 0.94-0.96x of the merge without it (ARCHITECTURE.md, "Drafters").
+    /// the Zen 4 VM it measured 0.94-0.99x of the merge without it (ARCHITECTURE.md, "Drafters").
     public let draftCarriesPromptTokens: Bool
 
     /// Layout per depth 0...promptTokenCount (depth 0: root and its prompt chain only).

@@ -39,7 +39,7 @@ struct PromptDecodingOptions: ParsableArguments {
     @Option(help: "Most rows per step for drafted tokens that are not already in the tree (default: --lookup-length x --lookup-branches).")
     var draftRows: Int?
 
-    @Flag(inversion: .prefixedNo, help: "The first draft's last token carries the prompt tokens' rows (a few guess-head rows), so that the step after an accepted draft has their guesses (default off: drafted tokens carry none, and the step after an accepted draft runs the root and its prompt chain; on the project's Zen 4 VM the chain measured 0.94-0.96x of the merge without it).")
+    @Flag(inversion: .prefixedNo, help: "The first draft's last token carries the prompt tokens' rows (a few guess-head rows), so that the step after an accepted draft has their guesses (default off: drafted tokens carry none, and the step after an accepted draft runs the root and its prompt chain; on the project's Zen 4 VM the chain measured 0.94-0.99x of the merge without it).")
     var draftPromptTokens = false
 
     @Option(help: "Medusa-style heads (a file from `ppd train --medusa`) as a drafter: from the hidden state of the row that chose each step's root they guess the next tokens, laid out by --medusa-tree, and join the step's candidate tree beside the prompt tokens' guesses and prompt lookup's drafts. With --tree none --no-lookup: Medusa-style decoding alone.")
