@@ -74,7 +74,6 @@ public struct DraftMerge: Sendable {
         let baseRows = layout.count
         var firstDraftEnd: Int?
         for (index, draft) in drafts.enumerated() {
-            defer { if index == 0 && tokens.count > candidates.count { firstDraftEnd = tokens.count - 1 } }
             var node = 0
             for token in draft {
                 if let child = children[node].first(where: { tokens[$0] == token }) {
@@ -93,6 +92,8 @@ public struct DraftMerge: Sendable {
                 positions.append(parentPosition + 1)
                 node = child
             }
+            // The first draft's last new node, where a prompt chain goes.
+            if index == 0 && tokens.count > candidates.count { firstDraftEnd = tokens.count - 1 }
         }
         self.candidates = CandidateTree(tokens: tokens, parents: parents)
         nodeRows = rows

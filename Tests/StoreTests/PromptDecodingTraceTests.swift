@@ -95,15 +95,22 @@ final class PromptDecodingTraceTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0, "h5py could not read the trace (pip install h5py): \(output)")
     }
     /// Drafted rows in the trace: one row of kind 4 per drafted token, under a token row, one
-    /// position below it, accepted exactly as often as the steps say.
+    /// position below it, accepted exactly as often as the steps say; with the prompt chain on
+    /// drafts, its rows too (every step's rows are all in the trace, prompt rows one position
+    /// below their parents, some under drafted rows).
     func testTraceRecordsDraftedRows() throws {
+        for carries in [false, true] { try checkDraftedRows(draftCarriesPromptTokens: carries) }
+    }
+
+    private func checkDraftedRows(draftCarriesPromptTokens carries: Bool) throws {
         var spec = TinyModel(.llama)
         spec.vocab = 12
         let model = try ModelLoader.load(path: try spec.write())
-        let tokens = try PromptTokens.random(count: 2, virtualTokens: 1, hiddenSize: model.config.hiddenSize, seed: 2, scale: 1)
+        let tokens = try PromptTokens.random(count: 2, virtualTokens: 2, hiddenSize: model.config.hiddenSize, seed: 2, scale: 1)
         let decoder = try PromptDecoder(
             model: model, promptTokens: tokens, tree: try DynamicTree.chain(promptTokens: 2),
-            drafter: try PromptLookupDrafter(ngramSizes: 1...2, draftLength: 3), draftRowLimit: 3)
+            drafter: try PromptLookupDrafter(ngramSizes: 1...2, draftLength: 3), draftRowLimit: 3,
+            draftCarriesPromptTokens: carries)
         let trace = PromptDecodingTrace(layers: [], taps: [], logitsMode: nil, steps: nil)
         let result = try decoder.generate(
             prompt: [2, 5, 6, 7, 5, 6, 7, 5], options: GenerationOptions(maxTokens: 30), policy: GreedyAcceptance(), observer: trace)
@@ -120,9 +127,16 @@ final class PromptDecodingTraceTests: XCTestCase {
         let position = try file.readDataset("/rows/position_offset", as: Int32.self)
         let accepted = try file.readDataset("/rows/accepted", as: Int32.self)
         var drafted = 0
+        var promptRowsUnderDrafts = 0
         for s in result.steps.indices.dropFirst() {
             let members = step.indices.filter { step[$0] == Int32(s) }
             let byRow = Dictionary(uniqueKeysWithValues: members.map { (row[$0], $0) })
+            XCTAssertEqual(members.count, result.steps[s].inputRows, "step \(s) chain \(carries): every row is traced")
+            for i in members where kind[i] == 3 {
+                let up = try XCTUnwrap(byRow[parent[i]], "step \(s): a prompt row's parent is a row of the step")
+                XCTAssertEqual(position[i], position[up] + 1, "step \(s) chain \(carries)")
+                if kind[up] == 4 { promptRowsUnderDrafts += 1 }
+            }
             let draftedRows = members.filter { kind[$0] == 4 }
             XCTAssertEqual(draftedRows.count, result.steps[s].draftRows, "step \(s)")
             XCTAssertEqual(draftedRows.filter { accepted[$0] == 1 }.count, result.steps[s].acceptedDrafted, "step \(s)")
@@ -134,5 +148,10 @@ final class PromptDecodingTraceTests: XCTestCase {
             drafted += draftedRows.count
         }
         XCTAssertGreaterThan(drafted, 5, "the run drafted too little to test the rows")
+        if carries {
+            XCTAssertGreaterThan(promptRowsUnderDrafts, 5, "the drafts carried too few prompt chains")
+        } else {
+            XCTAssertEqual(promptRowsUnderDrafts, 0, "bare drafts carry no prompt rows")
+        }
     }
 }
