@@ -48,7 +48,8 @@ public struct DraftMerge: Sendable {
         public let virtualTokens: Int
         public let attention: PromptTokens.Attention
 
-        /// A chain of `promptTokens` prompt tokens (at least 1) of `virtualTokens` rows each.
+        /// A chain of `promptTokens` prompt tokens of `virtualTokens` rows each (`DraftMerge.init`
+        /// refuses fewer than 0 prompt tokens or 1 virtual token; 0 prompt tokens add no rows).
         public init(promptTokens: Int, virtualTokens: Int, attention: PromptTokens.Attention) {
             self.promptTokens = promptTokens
             self.virtualTokens = virtualTokens
@@ -65,6 +66,10 @@ public struct DraftMerge: Sendable {
         layout: VerificationLayout, candidates: CandidateTree, drafts: [[Int32]], rowLimit: Int,
         promptChain: PromptChain? = nil
     ) throws {
+        if let promptChain, promptChain.promptTokens < 0 || promptChain.virtualTokens < 1 {
+            throw ModelError(
+                "a draft's prompt chain has \(promptChain.promptTokens) prompt tokens of \(promptChain.virtualTokens) virtual tokens: it needs 0 or more of at least 1")
+        }
         let base = layout.buffers.nodeIndex.map { layout.slotRows[$0][0] }
         var tokens = candidates.tokens
         var parents = candidates.parents

@@ -82,6 +82,12 @@ struct PromptDecodingOptions: ParsableArguments {
             throw ValidationError("--prompt-tokens, --tree, --policy, --lookup, --medusa and --trace need --ppd")
         }
         if let draftRows, draftRows < 0 { throw ValidationError("--draft-rows must be 0 or more") }
+        if draftPromptTokens {
+            guard ppd, lookup != false || medusa != nil else {
+                throw ValidationError("--draft-prompt-tokens needs --ppd and a drafter (prompt lookup, the default, or --medusa)")
+            }
+            guard tree != "none" else { throw ValidationError("--draft-prompt-tokens needs prompt tokens in the tree (not --tree none)") }
+        }
         _ = try makeDrafter()
         _ = try layers()
         _ = try taps()

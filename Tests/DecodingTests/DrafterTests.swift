@@ -130,6 +130,11 @@ final class DrafterTests: XCTestCase {
         XCTAssertNil(shared.chainNode)
         XCTAssertEqual(shared.chainRowCount, 0)
         XCTAssertEqual(shared.draftTokens, [12])
+        // A chain without virtual tokens is a named error, not rows without a guess.
+        let empty = DraftMerge.PromptChain(promptTokens: 2, virtualTokens: 0, attention: .ensemble)
+        XCTAssertThrowsError(try DraftMerge(layout: layout, candidates: candidates, drafts: [[10, 20, 30]], rowLimit: 8, promptChain: empty)) {
+            XCTAssertTrue("\($0)".contains("virtual tokens"), "\($0)")
+        }
     }
 
     /// Drafts the true continuation (read from a reference run) with one token corrupted, plus a
