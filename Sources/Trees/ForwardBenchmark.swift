@@ -38,6 +38,9 @@ public struct ForwardBenchmark {
         public var prefillTokensPerSecond: Double
         public var decodeTokensPerSecond: Double
         public var costCurve: [CostPoint]
+        /// The same forwards keeping only each row's best token (what a greedy step's node rows
+        /// cost), when asked for.
+        public var bestTokenCurve: [CostPoint]?
     }
 
     /// Deterministic filler tokens (ids spread over the vocabulary, avoiding the low control ids).
@@ -46,7 +49,9 @@ public struct ForwardBenchmark {
         return (0..<count).map { Int32(1000 + ($0 * 7919) % max(vocab - 1000, 1)) % Int32(vocab) }
     }
 
-    public func run(sizes: [Int] = [1, 2, 4, 8, 16, 32, 64]) throws -> Report {
+    /// Prefill and decode speed and the cost curve at `sizes`, with `bestTokens` also the curve of
+    /// rows that keep only their best token (measured interleaved with the full one).
+    public func run(sizes: [Int] = [1, 2, 4, 8, 16, 32, 64], bestTokens: Bool = false) throws -> Report {
         let context = fillerTokens(contextLength)
         let cache = model.makeCache(capacity: contextLength + max(decodeSteps, sizes.max() ?? 1) + 1)
         let started = ContinuousClock.now
@@ -71,10 +76,10 @@ public struct ForwardBenchmark {
             note(String(format: "run %d/%d: prefill %.1f tok/s, decode %.1f tok/s", run + 1, runs, prefill.last!, decode.last!))
         }
 
-        let points = try costCurve(sizes: sizes, started: started)
+        let curves = try costCurves(sizes: sizes, outputs: bestTokens ? [.all, .bestTokens] : [.all], started: started)
         return Report(
             contextLength: contextLength, runs: runs, prefillTokensPerSecond: median(prefill),
-            decodeTokensPerSecond: median(decode), costCurve: points)
+            decodeTokensPerSecond: median(decode), costCurve: curves[0], bestTokenCurve: bestTokens ? curves[1] : nil)
     }
 }
 
@@ -87,12 +92,15 @@ extension ForwardBenchmark {
         case none
         /// Every row from this guess head (a step's prompt-token rows).
         case guesses(GuessHead)
+        /// Every row's best token only, no logits kept (a greedy step's token rows).
+        case bestTokens
 
         var label: String {
             switch self {
             case .all: return ""
             case .none: return " (layers only)"
             case .guesses(let head): return " (guess head of \(head.tokens.count))"
+            case .bestTokens: return " (best tokens only)"
             }
         }
     }
@@ -130,6 +138,7 @@ extension ForwardBenchmark {
                     case .none: _ = try model.forward(tokens: batch, cache: cache, logitRows: [])
                     case .guesses(let head):
                         _ = try model.forward(tokens: batch, cache: cache, guesses: GuessRows(head: head, rows: Array(0..<n)))
+                    case .bestTokens: _ = try model.forward(tokens: batch, cache: cache, bestTokenRows: Array(0..<n))
                     }
                     times[m].append(t.secondsSince())
                     try cache.truncate(to: contextLength)

@@ -23,6 +23,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated input sizes of the cost curve.")
     var sizes = "1,2,4,8,16,32,64"
 
+    @Flag(help: "Also measure the curve of rows that keep only their best token (a greedy verification step's node rows), interleaved with the full-logit curve.")
+    var bestTokens = false
+
     @OptionGroup(title: "Computation")
     var compute: ComputeOptions
 
@@ -43,7 +46,7 @@ struct Bench: ParsableCommand {
         benchmark.runs = runs
         benchmark.progress = { note($0) }
         note("arithmetic \(compute.arithmetic)\(compute.arithmetic == .int8 ? " on the \(Int8Kernel.configurationName ?? "no") kernels" : "")")
-        let report = try benchmark.run(sizes: sizeList)
+        let report = try benchmark.run(sizes: sizeList, bestTokens: bestTokens)
         if json {
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -54,9 +57,11 @@ struct Bench: ParsableCommand {
         print(String(format: "prefill (%d tokens): %.1f tok/s", context, report.prefillTokensPerSecond))
         print(String(format: "decode: %.1f tok/s", report.decodeTokensPerSecond))
         print("cost curve after \(context) tokens of context (median of \(runs)):")
-        print("  tokens  latency_ms  tok/s   relative_cost")
-        for p in report.costCurve {
-            print(String(format: "  %6d  %10.2f  %6.1f  %6.2f", p.tokens, p.seconds * 1000, p.tokensPerSecond, p.relativeCost))
+        print("  tokens  latency_ms  tok/s   relative_cost" + (report.bestTokenCurve == nil ? "" : "  best_token_ms  best_token_relative"))
+        for (i, p) in report.costCurve.enumerated() {
+            var line = String(format: "  %6d  %10.2f  %6.1f  %6.2f", p.tokens, p.seconds * 1000, p.tokensPerSecond, p.relativeCost)
+            if let best = report.bestTokenCurve?[i] { line += String(format: "  %13.2f  %19.2f", best.seconds * 1000, best.relativeCost) }
+            print(line)
         }
     }
 }

@@ -3,6 +3,8 @@ import XCTest
 
 @testable import Decoding
 @testable import Trees
+import Models
+import TestSupport
 
 final class TreeSizingTests: XCTestCase {
     private func profile(_ seconds: [Double]) -> CostProfile {
@@ -98,5 +100,23 @@ final class TreeSizingTests: XCTestCase {
         let otherSize = try TreeSizing(builder: builder, profile: p, guessHeadSize: 50).dynamic(inputLimit: 3)
         XCTAssertLessThan(headed.relativeCost, plain.relativeCost)
         XCTAssertEqual(otherSize.relativeCost, plain.relativeCost)
+    }
+
+    /// `ForwardBenchmark.run` measures the best-token curve only when asked, at the same sizes,
+    /// interleaved with the full one (both relative to their own first size).
+    func testBenchmarkMeasuresTheBestTokenCurveWhenAsked() throws {
+        let model = try ModelLoader.load(path: try TinyModel(.gemma3).write())
+        var bench = ForwardBenchmark(model: model)
+        bench.contextLength = 8
+        bench.decodeSteps = 2
+        bench.runs = 1
+        let plain = try bench.run(sizes: [1, 3])
+        XCTAssertNil(plain.bestTokenCurve)
+        let both = try bench.run(sizes: [1, 3], bestTokens: true)
+        let best = try XCTUnwrap(both.bestTokenCurve)
+        XCTAssertEqual(best.map(\.tokens), [1, 3])
+        XCTAssertEqual(both.costCurve.map(\.tokens), [1, 3])
+        XCTAssertTrue(best.allSatisfy { $0.seconds > 0 })
+        XCTAssertEqual(best[0].relativeCost, 1)
     }
 }
