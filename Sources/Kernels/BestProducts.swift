@@ -92,24 +92,12 @@ enum BestProductSlices {
     /// The largest of `count` products at `values` (NaN never wins) at the smallest row
     /// `row(i)` among equal ones; `.none` when every product is NaN.
     static func best(of values: UnsafePointer<Float>, count: Int, row: (Int) -> Int) -> BestProduct {
-        var lanes = SIMD16<Float>(repeating: -.infinity)
-        var i = 0
-        while i + 16 <= count {
-            let v = UnsafeRawPointer(values + i).loadUnaligned(as: SIMD16<Float>.self)
-            lanes.replace(with: v, where: v .> lanes)
-            i += 16
-        }
-        var largest = lanes.max()
-        for k in i..<count where values[k] > largest { largest = values[k] }
+        let largest = FloatScan.max(values, count: count)
         var found = BestProduct.none
-        var k = 0
+        var k = FloatScan.firstIndex(of: largest, in: values, count: count)
         while k < count {
-            if k + 16 <= count, !any(UnsafeRawPointer(values + k).loadUnaligned(as: SIMD16<Float>.self) .== SIMD16(repeating: largest)) {
-                k += 16
-                continue
-            }
-            if values[k] == largest { found.keep(BestProduct(row: row(k), value: largest)) }
-            k += 1
+            found.keep(BestProduct(row: row(k), value: values[k]))
+            k = FloatScan.firstIndex(of: largest, in: values, from: k + 1, count: count)
         }
         return found
     }

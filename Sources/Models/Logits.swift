@@ -128,39 +128,19 @@ public struct Logits: Sendable {
 }
 
 extension ArraySlice where Element == Float {
-    /// Index of the largest value (the first one on ties), counted from the slice's start.
-    /// Chunks of 16 with nothing above the best so far are skipped with one vector compare;
-    /// the others run the scalar rule, so the result is the scalar scan's (NaN never wins, except
-    /// at index 0, where the scan starts).
+    /// Index of the largest value (the first one on ties), counted from the slice's start: the
+    /// scalar scan's answer (NaN never wins, except at index 0, where the scan starts), found
+    /// with vector scans (`FloatScan.argmax`).
     public func argmax() -> Int {
         withUnsafeBufferPointer { values in
-            guard let base = values.baseAddress, values.count > 0 else { return 0 }
-            var best = 0
-            var bestValue = base[0]
-            var i = 1
-            while i < values.count {
-                let end = Swift.min(i + 16, values.count)
-                if end - i == 16,
-                    !any(UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) .> SIMD16(repeating: bestValue))
-                {
-                    i = end
-                    continue
-                }
-                while i < end {
-                    if base[i] > bestValue {
-                        best = i
-                        bestValue = base[i]
-                    }
-                    i += 1
-                }
-            }
-            return best
+            guard let base = values.baseAddress else { return 0 }
+            return FloatScan.argmax(base, count: values.count)
         }
     }
 
     /// The `k` largest values with their indices (counted from the slice's start), largest
-    /// first; ties go to the smaller index. Once `k` values are held, chunks of 16 with nothing
-    /// above the smallest of them are skipped with one vector compare.
+    /// first; ties go to the smaller index. Once `k` values are held, the scan jumps to the next
+    /// value above the smallest of them (`FloatScan.firstIndex(above:)`).
     public func topK(_ k: Int) -> [(index: Int, value: Float)] {
         withUnsafeBufferPointer { values in
             var indices: [Int] = []
@@ -170,25 +150,20 @@ extension ArraySlice where Element == Float {
             guard let base = values.baseAddress, k > 0 else { return [] }
             var i = 0
             while i < values.count {
-                let end = Swift.min(i + 16, values.count)
-                if end - i == 16, best.count == k, let worst = best.last,
-                    !any(UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) .> SIMD16(repeating: worst))
-                {
-                    i = end
-                    continue
+                if best.count == k, let worst = best.last {
+                    i = FloatScan.firstIndex(above: worst, in: base, from: i, count: values.count)
+                    if i == values.count { break }
                 }
-                while i < end {
-                    let v = base[i]
-                    defer { i += 1 }
-                    if best.count == k, let worst = best.last, !(v > worst) { continue }
-                    var at = best.count
-                    while at > 0 && best[at - 1] < v { at -= 1 }
-                    best.insert(v, at: at)
-                    indices.insert(i, at: at)
-                    if best.count > k {
-                        best.removeLast()
-                        indices.removeLast()
-                    }
+                let v = base[i]
+                defer { i += 1 }
+                if best.count == k, let worst = best.last, !(v > worst) { continue }
+                var at = best.count
+                while at > 0 && best[at - 1] < v { at -= 1 }
+                best.insert(v, at: at)
+                indices.insert(i, at: at)
+                if best.count > k {
+                    best.removeLast()
+                    indices.removeLast()
                 }
             }
             return zip(indices, best).map { (index: $0, value: $1) }
