@@ -88,7 +88,7 @@ let package = Package(
             dependencies: ["PPD", "Server", "CommandOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimized),
     ] + examples.map(example) + [
-        .target(name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GGUF", "Kernels", "Models"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),

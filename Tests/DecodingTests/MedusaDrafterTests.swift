@@ -19,16 +19,10 @@ final class MedusaDrafterTests: XCTestCase {
         return try ModelLoader.load(path: try spec.write(), threads: Int(seed % 2) + 1)
     }
 
-    func randomHeads(count: Int, hidden: Int, seed: UInt64, scale: Float) throws -> MedusaHeads {
-        var random = SplitMix(state: seed)
-        let weights = random.values(count * hidden * hidden, scale: scale)
-        return try MedusaHeads(count: count, hiddenSize: hidden, weights: weights, biases: random.values(count * hidden, scale: scale))
-    }
-
     func testDraftsFollowTheTreePathsOverTheHeadsRankedGuesses() throws {
         let model = try tinyModel(.llama, seed: 1)
         let hidden = model.config.hiddenSize
-        let heads = try randomHeads(count: 3, hidden: hidden, seed: 2, scale: 0.5)
+        let heads = try MedusaHeads.random(count: 3, hidden: hidden, seed: 2, scale: 0.5)
         let tree = try TokenTree(paths: [[0], [1], [0, 0], [0, 1], [1, 0], [0, 0, 0], [2]])
         var drafter = try MedusaDrafter(heads: heads, model: model, tree: tree)
         var random = SplitMix(state: 4)
@@ -72,7 +66,7 @@ final class MedusaDrafterTests: XCTestCase {
                 let tree = try TokenTree(paths: [[0], [1], [0, 0], [1, 0], [0, 0, 0]])
                 let medusa = [
                     try MedusaDrafter(heads: try MedusaHeads(count: 3, hiddenSize: model.config.hiddenSize), model: model, tree: tree),
-                    try MedusaDrafter(heads: try randomHeads(count: 3, hidden: model.config.hiddenSize, seed: seed, scale: 0.3), model: model, tree: tree),
+                    try MedusaDrafter(heads: try MedusaHeads.random(count: 3, hidden: model.config.hiddenSize, seed: seed, scale: 0.3), model: model, tree: tree),
                 ]
                 let drafters: [(any TokenDrafter, Int)] = medusa.map { ($0, 5) } + [
                     (DrafterGroup([try PromptLookupDrafter(ngramSizes: 1...2, draftLength: 3), medusa[0]]), 8)
@@ -93,7 +87,7 @@ final class MedusaDrafterTests: XCTestCase {
     }
 
     func testHeadsFileRoundTripsAndBadFilesAreNamedErrors() throws {
-        var heads = try randomHeads(count: 2, hidden: 8, seed: 3, scale: 1)
+        var heads = try MedusaHeads.random(count: 2, hidden: 8, seed: 3, scale: 1)
         heads.baseModelSHA256 = "abc"
         heads.trainingSummary = "test"
         let directory = FileManager.default.temporaryDirectory

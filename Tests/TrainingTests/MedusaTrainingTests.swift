@@ -18,12 +18,6 @@ final class MedusaTrainingTests: XCTestCase {
         return try ModelLoader.load(path: try spec.write(), threads: 2)
     }
 
-    func randomHeads(count: Int, hidden: Int, seed: UInt64, scale: Float) throws -> MedusaHeads {
-        var random = SplitMix(state: seed)
-        let weights = random.values(count * hidden * hidden, scale: scale)
-        return try MedusaHeads(count: count, hiddenSize: hidden, weights: weights, biases: random.values(count * hidden, scale: scale))
-    }
-
     /// The kept hidden state of row c - 1 gives, through the output layer, bitwise the forward's
     /// logits of that row; the teacher rows are the forward's rows c ... c + K - 1; targets are
     /// the sequence's tokens; zero heads give the next-token logits of the hidden row.
@@ -65,7 +59,7 @@ final class MedusaTrainingTests: XCTestCase {
             var random = SplitMix(state: 8)
             let tokens: [Int32] = [2] + (0..<18).map { _ in Int32(4 + random.int(16)) }
             let sequence = try MedusaSequence(model: model, tokens: tokens, cuts: [5, 11], heads: 2, head: head)
-            let heads = try randomHeads(count: 2, hidden: model.config.hiddenSize, seed: 3, scale: 0.3)
+            let heads = try MedusaHeads.random(count: 2, hidden: model.config.hiddenSize, seed: 3, scale: 0.3)
             let objective = MedusaObjective(model: model, loss: DistillationLoss(kind: kind, decay: 0.8), head: head)
             let evaluation = try objective.evaluate(sequence, heads: heads)
             func loss(_ h: MedusaHeads) throws -> Double {
