@@ -4,7 +4,7 @@
 // Build and run (type: GGML number 8 = Q8_0, 6 = Q5_0, 12 = Q4_K, 14 = Q6_K):
 //   gcc -O3 -march=x86-64-v3 -ISources/CKernelSupport/include -ISources/CKernelSupport \
 //     Scripts/microbench/int8-product.c Sources/CKernelSupport/Int8*.c Sources/CKernelSupport/CPUFamily.c \
-//     -o /tmp/int8-product -lpthread -lm && /tmp/int8-product 8 262144 2 640
+//     -o /tmp/int8-product -lpthread -lm && /tmp/int8-product 8 262144 2 640 [COUNTS, e.g. 7,8]
 // Measured 2026-12-07 on the 2-core Zen 4 VM, Q8_0 262144 x 640 (the output layer), medians of 3
 // alternating runs, ms for 1 / 2 / 4 / 8 / 16 inputs: before (prefetch 4 groups ahead into L1, two
 // groups per tile) 7.20 / 8.82 / 11.33 / 14.95 / 19.48; after (16 groups ahead into L2, one group
@@ -69,10 +69,15 @@ int main(int argc, char **argv) {
     uint8_t *packed = aligned_alloc(64, MAX_INPUTS * ppd_i8_input_bytes(columns, block));
     ppd_i8_quantize(PPD_I8_AVX512_VNNI, x, MAX_INPUTS, columns, block, packed);
     float *y = calloc((size_t)MAX_INPUTS * rows, sizeof(float));
-    const int counts[] = {1, 2, 3, 4, 5, 6, 8, 12, 16, 32};
+    int counts[32] = {1, 2, 3, 4, 5, 6, 8, 12, 16, 32}, count_total = 10;
+    if (argc > 5) { // a comma-separated list of input counts (at most 32 each) replaces the default
+        count_total = 0;
+        for (char *item = strtok(argv[5], ","); item && count_total < 32; item = strtok(NULL, ","))
+            if (atoi(item) >= 1 && atoi(item) <= MAX_INPUTS) counts[count_total++] = atoi(item);
+    }
     for (int k = 0; k < 2; k++) {
         const ppd_i8_kernel kernel = k == 0 ? PPD_I8_AVX512_VNNI : PPD_I8_AVX2;
-        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        for (int c = 0; c < count_total; c++) {
             const int count = counts[c];
             if (kernel == PPD_I8_AVX2 && count > 2) continue;
             double best = 1e9;
