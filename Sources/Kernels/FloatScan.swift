@@ -1,8 +1,8 @@
 import CKernelSupport
 
 /// Scans of float rows in vector registers (`PPDFloatScan.h`: AVX-512, AVX2 or a scalar loop,
-/// all with the scalar loop's answer). Swift's own SIMD comparisons lower to per-lane loops,
-/// which made these scans a tenth of a 7-row greedy verification step.
+/// all with the scalar loop's answer). Swift's `any()` of a SIMD comparison lowered to a
+/// per-lane loop, which made these scans a tenth of a 7-row greedy verification step.
 public enum FloatScan {
     /// The largest of the `count` values at `values` that is not NaN; -infinity when there is none.
     public static func max(_ values: UnsafePointer<Float>, count: Int) -> Float {

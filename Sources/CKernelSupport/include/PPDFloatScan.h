@@ -3,8 +3,8 @@
 
 // Scans of float rows (a 262,144-token logits row, a slice of products) in vector registers:
 // AVX-512 or AVX2 where the CPU has them, a scalar loop elsewhere; every path gives the scalar
-// loop's answer. (Swift's SIMD comparisons lower to per-lane loops here, which made the scans
-// of the best-token path cost a tenth of a 7-row forward pass.)
+// loop's answer. (Swift's `any()` of a SIMD comparison lowered to a per-lane loop, which made the
+// scans of the best-token path cost a tenth of a 7-row forward pass.)
 
 /// The largest of `v[0 ..< n]` that is not NaN; -infinity when there is none (or n is 0).
 float ppd_f32_max(const float *v, long n);
