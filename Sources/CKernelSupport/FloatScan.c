@@ -43,11 +43,22 @@ PPD_SCAN_AVX2 static float max_avx2(const float *v, long n) {
     return max_tail(v, i, n, max_tail(lanes, 0, 8, -INFINITY));
 }
 
-float ppd_f32_max(const float *v, long n) {
-    if (has_avx512()) return max_avx512(v, n);
-    if (has_avx2()) return max_avx2(v, n);
-    return max_tail(v, 0, n, -INFINITY);
+/// The widest width the CPU has, at most `width` (512, 256 or anything else for scalar).
+static int usable_width(int width) {
+    if (width >= 512 && has_avx512()) return 512;
+    if (width >= 256 && has_avx2()) return 256;
+    return 1;
 }
+
+float ppd_f32_max_width(const float *v, long n, int width) {
+    switch (usable_width(width)) {
+    case 512: return max_avx512(v, n);
+    case 256: return max_avx2(v, n);
+    default: return max_tail(v, 0, n, -INFINITY);
+    }
+}
+
+float ppd_f32_max(const float *v, long n) { return ppd_f32_max_width(v, n, 512); }
 
 // The first index from `i` whose value compares to `value` as `PREDICATE` (an `_CMP_*_OQ`
 // constant: ordered, so NaN never matches), at each width.
@@ -73,11 +84,16 @@ float ppd_f32_max(const float *v, long n) {
         }                                                                                               \
         return NAME##_tail(v, i, n, value);                                                             \
     }                                                                                                   \
-    long ppd_f32_##NAME(const float *v, long start, long n, float value) {                            \
+    long ppd_f32_##NAME##_width(const float *v, long start, long n, float value, int width) {          \
         if (start >= n) return n;                                                                       \
-        if (has_avx512()) return NAME##_avx512(v, start, n, value);                                    \
-        if (has_avx2()) return NAME##_avx2(v, start, n, value);                                        \
-        return NAME##_tail(v, start, n, value);                                                         \
+        switch (usable_width(width)) {                                                                  \
+        case 512: return NAME##_avx512(v, start, n, value);                                            \
+        case 256: return NAME##_avx2(v, start, n, value);                                              \
+        default: return NAME##_tail(v, start, n, value);                                                \
+        }                                                                                               \
+    }                                                                                                   \
+    long ppd_f32_##NAME(const float *v, long start, long n, float value) {                            \
+        return ppd_f32_##NAME##_width(v, start, n, value, 512);                                        \
     }
 
 DEFINE_FIND(find_equal, _CMP_EQ_OQ, v[i] == value)

@@ -1,5 +1,6 @@
 import XCTest
 
+import CKernelSupport
 @testable import Kernels
 
 /// `FloatScan` (vector scans in C) against the scalar loops they replace, on rows full of the
@@ -37,6 +38,18 @@ final class FloatScanTests: XCTestCase {
                         scalarFind(v, largest, from: start), "find \(largest) from \(start) in \(v)")
                 }
                 XCTAssertEqual(FloatScan.argmax(base, count: count), scalarArgmax(v), "argmax of \(v)")
+                // Every width the CPU can run (AVX-512, AVX2, scalar) gives the same answers.
+                for width: Int32 in [512, 256, 1] {
+                    XCTAssertEqual(ppd_f32_max_width(base, count, width), largest, "width \(width) max of \(v)")
+                    for start in 0...count {
+                        XCTAssertEqual(
+                            ppd_f32_find_equal_width(base, start, count, largest, width), scalarFind(v, largest, from: start),
+                            "width \(width)")
+                        XCTAssertEqual(
+                            ppd_f32_find_above_width(base, start, count, 0, width), (start..<count).first { v[$0] > 0 } ?? count,
+                            "width \(width)")
+                    }
+                }
                 for threshold in specials where !threshold.isNaN {
                     for start in 0...count {
                         XCTAssertEqual(

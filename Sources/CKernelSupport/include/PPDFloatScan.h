@@ -15,4 +15,10 @@ long ppd_f32_find_equal(const float *v, long start, long n, float value);
 /// The first index i in `start ..< n` with `v[i] > value`, or `n` when there is none.
 long ppd_f32_find_above(const float *v, long start, long n, float value);
 
+/// The same scans at most `width` bits wide (512, 256, or 1 for the scalar loop; a width the CPU
+/// lacks falls back to the next narrower one): tests check every path the CPU can run.
+float ppd_f32_max_width(const float *v, long n, int width);
+long ppd_f32_find_equal_width(const float *v, long start, long n, float value, int width);
+long ppd_f32_find_above_width(const float *v, long start, long n, float value, int width);
+
 #endif
