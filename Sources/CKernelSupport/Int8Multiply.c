@@ -22,6 +22,7 @@ void ppd_i8_multiply_reference(const ppd_i8_matrix *m, const uint8_t *packed, in
     const int block = m->block, chunks = m->columns / (4 * block), steps = block / 4, bits = ppd_i8_bits(m->type);
     const size_t input_bytes = ppd_i8_input_bytes(m->columns, block), chunk_bytes = ppd_i8_chunk_bytes(block);
     const size_t tile_bytes = ppd_i8_tile_bytes(bits, block);
+    const int32_t factor = (int32_t)ppd_i8_min_factor(m->type); // 0: the type has its own offsets (Q4_K)
     for (int j = 0; j < count; j++) {
         const uint8_t *x = packed + (size_t)j * input_bytes;
         for (int row = row_start; row < row_end; row += 4) {
@@ -30,14 +31,17 @@ void ppd_i8_multiply_reference(const ppd_i8_matrix *m, const uint8_t *packed, in
                 const size_t tile = (size_t)(row / 4) * chunks + c;
                 const uint8_t *w = m->weights + tile * tile_bytes, *xc = x + c * chunk_bytes;
                 const float *xs = (const float *)(xc + steps * 64);
+                const int32_t *integer_sums = (const int32_t *)(xs + 32);
                 for (int lane = 0; lane < 16; lane++) {
-                    int32_t isum = 0;
+                    // A derived offset is an integer multiple of the scale: it leaves the integer
+                    // sum exactly, as factor * sum(q); a table's offset is a float step.
+                    int32_t isum = -factor * integer_sums[lane];
                     for (int k = 0; k < steps; k++)
                         for (int t = 0; t < 4; t++)
                             isum += (int32_t)ppd_i8_tile_get(bits, steps, w, k, lane * 4 + t) * (int32_t)(int8_t)xc[k * 64 + lane * 4 + t];
                     float f = (float)isum * xs[lane];
                     acc[lane] = fmaf(f, ppd_i8_scale(m, tile * 16 + lane), acc[lane]);
-                    offsets[lane] = fmaf(ppd_i8_min(m, tile * 16 + lane), xs[16 + lane], offsets[lane]);
+                    if (!factor) offsets[lane] = fmaf(m->mins[tile * 16 + lane], xs[16 + lane], offsets[lane]);
                 }
             }
             float lanes[16];

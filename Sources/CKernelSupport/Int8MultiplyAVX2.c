@@ -4,8 +4,8 @@
 // `vpmaddwd` by ones (32-bit sums of the pairs). Unsigned weights up to 63 times activations of
 // magnitude up to 127 never saturate a pair sum; Q8_0's bytes (0...255) are turned into their
 // signed form q = u - 128 first, multiplied as |q| times sign(q) * x (pair sums up to 32512),
-// and 128 * sum(x) is added back from the input's integer sums. The integer sums are therefore
-// exactly the VNNI kernel's, and the float steps after them are the same sequence.
+// which is already the integer sum less the derived offset 128 * sum(x). The integer sums are
+// therefore exactly the VNNI kernel's, and the float steps after them are the same sequence.
 #include "Int8Layout.h"
 
 #include <immintrin.h>
@@ -54,15 +54,16 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) __m256 load_scales8
 }
 
 /// One group of 4 weight rows times J inputs (1...4): per chunk the exact integer sums of its
-/// 16 lanes, then `f = float(isum) * dA; acc = fma(f, scale, acc); offsets = fma(min, dA * sum,
-/// offsets)`, and at the end the row sums of acc - offsets.
+/// 16 lanes less the derived offset (sum(x) << shift; `shift` -1: the type has an offset table),
+/// then `f = float(isum) * dA; acc = fma(f, scale, acc)` and, with a table, `offsets = fma(min,
+/// dA * sum, offsets)`; at the end the row sums of acc - offsets.
 ///
 /// `run` steps of `vpmaddubsw` pair sums are added in 16 bits before one `vpmaddwd` widens
 /// them: a pair sum is at most 2 * 127 * (largest weight byte), so runs of 8 (Q4: bytes up to
 /// 15), 4 (Q5: 31) or 2 (Q6_K: 63) stay below 32768. Q8_0 (`wide`) widens every step.
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
-    const int J, const int bits, const int half, const int steps, const int run, const int wide, const uint8_t *w,
-    const void *scales, const float *mins, float min_factor, int chunks, const uint8_t *x, size_t input_bytes, float *y,
+    const int J, const int bits, const int half, const int shift, const int steps, const int run, const int wide,
+    const uint8_t *w, const void *scales, const float *mins, int chunks, const uint8_t *x, size_t input_bytes, float *y,
     long output_stride, const int32_t *map, int row, int row_start) {
     const size_t chunk = ppd_i8_chunk_bytes(4 * steps);
     const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8((char)0x80);
@@ -98,14 +99,14 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
         }
         for (int h = 0; h < 2; h++) {
             __m256 scale = load_scales8(half, scales, c * 16 + 8 * h);
-            __m256 min = mins ? _mm256_loadu_ps(mins + c * 16 + 8 * h) : _mm256_mul_ps(_mm256_set1_ps(min_factor), scale);
             for (int j = 0; j < J; j++) {
                 const float *xs = (const float *)(x + j * input_bytes + c * chunk + steps * 64);
                 __m256i sum = isum[j][h];
-                if (wide) sum = _mm256_add_epi32(sum, _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(xs + 32 + 8 * h)), 7));
+                if (shift >= 0 && !wide)
+                    sum = _mm256_sub_epi32(sum, _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(xs + 32 + 8 * h)), shift));
                 __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(xs + 8 * h));
                 acc[j][h] = _mm256_fmadd_ps(f, scale, acc[j][h]);
-                offsets[j][h] = _mm256_fmadd_ps(min, _mm256_loadu_ps(xs + 16 + 8 * h), offsets[j][h]);
+                if (shift < 0) offsets[j][h] = _mm256_fmadd_ps(_mm256_loadu_ps(mins + c * 16 + 8 * h), _mm256_loadu_ps(xs + 16 + 8 * h), offsets[j][h]);
             }
         }
     }
@@ -122,12 +123,11 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void group_product(
 /// panel each tile of up to 4 inputs passes over every group of 4 rows. The first tile
 /// prefetches weights `AVX2_PREFETCH_GROUPS` groups ahead (streamed from memory for large matrices).
 PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
-    const int bits, const int half, const int steps, const int run, const int wide, const ppd_i8_matrix *m,
+    const int bits, const int half, const int shift, const int steps, const int run, const int wide, const ppd_i8_matrix *m,
     const uint8_t *packed, int count, float *y, long output_stride, int row_start, int row_end, const int32_t *map) {
     const int chunks = m->columns / (16 * steps);
     const size_t input_bytes = ppd_i8_input_bytes(m->columns, 4 * steps), tile_bytes = ppd_i8_tile_bytes(bits, 4 * steps);
     const size_t group_bytes = (size_t)chunks * tile_bytes, scale_size = half ? 2 : 4;
-    const float min_factor = ppd_i8_min_factor(m->type);
     for (int panel = row_start; panel < row_end; panel += AVX2_PANEL_ROWS) {
         const int panel_end = panel + AVX2_PANEL_ROWS < row_end ? panel + AVX2_PANEL_ROWS : row_end;
         for (int j = 0; j < count; j += AVX2_INPUT_TILE) {
@@ -137,12 +137,12 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
                 const size_t tile_index = (size_t)(row / 4) * chunks;
                 const uint8_t *w = m->weights + tile_index * tile_bytes;
                 const void *s = (const uint8_t *)m->scales + tile_index * 16 * scale_size;
-                const float *mn = m->mins ? m->mins + tile_index * 16 : NULL;
+                const float *mn = shift < 0 ? m->mins + tile_index * 16 : NULL;
                 if (j == 0 && row + 4 * AVX2_PREFETCH_GROUPS < row_end)
                     for (size_t offset = 0; offset < group_bytes; offset += 64)
                         _mm_prefetch((const char *)(w + AVX2_PREFETCH_GROUPS * group_bytes + offset), _MM_HINT_T1);
                 float *out = y + (long)j * output_stride;
-#define PPD_GROUP(J) group_product(J, bits, half, steps, run, wide, w, s, mn, min_factor, chunks, x, input_bytes, out, output_stride, map, row, row_start)
+#define PPD_GROUP(J) group_product(J, bits, half, shift, steps, run, wide, w, s, mn, chunks, x, input_bytes, out, output_stride, map, row, row_start)
                 switch (inputs) {
                 case 4: PPD_GROUP(4); break;
                 case 3: PPD_GROUP(3); break;
@@ -155,15 +155,16 @@ PPD_AVX2_TARGET static inline __attribute__((always_inline)) void panels(
     }
 }
 
-/// The formats: bits, half scales, steps per sub-block, the run of 16-bit pair sums before widening
-/// (see `group_product`), and whether bytes go through the signed form (Q8_0).
+/// The formats: bits, half scales, log2 of the offset factor (-1: offset table), steps per
+/// sub-block, the run of 16-bit pair sums before widening (see `group_product`), and whether
+/// bytes go through the signed form (Q8_0).
 PPD_AVX2_TARGET void ppd_i8_multiply_avx2(const ppd_i8_matrix *m, const uint8_t *packed, int count, float *y,
                                           long output_stride, int row_start, int row_end, const int32_t *row_map) {
     switch (m->type) {
-    case TYPE_Q8_0: panels(8, 1, 8, 1, 1, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
-    case TYPE_Q5_0: panels(5, 1, 8, 4, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
-    case TYPE_Q6_K: panels(6, 0, 4, 2, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
-    case TYPE_Q4_0: panels(4, 1, 8, 8, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
-    default: panels(4, 0, 8, 8, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break; // Q4_K
+    case TYPE_Q8_0: panels(8, 1, 7, 8, 1, 1, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q5_0: panels(5, 1, 4, 8, 4, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q6_K: panels(6, 0, 5, 4, 2, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
+    case TYPE_Q4_0: panels(4, 1, 3, 8, 8, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break;
+    default: panels(4, 0, -1, 8, 8, 0, m, packed, count, y, output_stride, row_start, row_end, row_map); break; // Q4_K
     }
 }

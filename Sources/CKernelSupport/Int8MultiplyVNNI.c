@@ -58,8 +58,7 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) __m512 load_scales(
 typedef struct {
     const uint8_t *w;
     const void *scales;         // halves or floats (`half`)
-    const float *mins;          // NULL: min = min_factor * scale
-    float min_factor;
+    const float *mins;          // the offset table (Q4_K); the other types' offsets are derived
     size_t group_bytes, group_scales, tile_bytes; // one group's weight bytes and scale count (all chunks); one chunk's bytes
     int chunks;
     const uint8_t *x;
@@ -71,19 +70,27 @@ typedef struct {
 
 /// G groups x J inputs (G <= TILE_GROUPS, J <= TILE_INPUTS, both compile-time constants after
 /// inlining) over all chunks, `steps` steps of 64 weights per chunk of `bits`-bit weights,
-/// scales as halves when `half`.
-PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(const int bits, const int half, const int G,
-                                                                               const int J, const int steps,
+/// scales as halves when `half`. `shift` is log2 of the type's offset factor (the integer sums
+/// start at -(sum(q) << shift), the derived offset exactly), or -1 for a type with an offset
+/// table (Q4_K: offsets are a float step after the chunks).
+PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(const int bits, const int half, const int shift,
+                                                                               const int G, const int J, const int steps,
                                                                                const tile_operands *o) {
     __m512 acc[TILE_GROUPS][TILE_INPUTS];
     for (int g = 0; g < G; g++)
         for (int j = 0; j < J; j++) acc[g][j] = _mm512_setzero_ps();
     const size_t chunk = ppd_i8_chunk_bytes(4 * steps);
     for (int c = 0; c < o->chunks; c++) {
-        __m512i isum[TILE_GROUPS][TILE_INPUTS];
-        for (int g = 0; g < G; g++)
-            for (int j = 0; j < J; j++) isum[g][j] = _mm512_setzero_si512();
         const uint8_t *wc = o->w + (size_t)c * o->tile_bytes, *xc = o->x + c * chunk;
+        __m512i isum[TILE_GROUPS][TILE_INPUTS];
+        for (int j = 0; j < J; j++) {
+            __m512i start = _mm512_setzero_si512();
+            if (shift >= 0) {
+                const __m512i sums = _mm512_loadu_si512(xc + j * o->input_bytes + steps * 64 + 128);
+                start = _mm512_sub_epi32(start, _mm512_slli_epi32(sums, shift));
+            }
+            for (int g = 0; g < G; g++) isum[g][j] = start;
+        }
         for (int k = 0; k < steps; k++) {
             __m512i wv[TILE_GROUPS];
             for (int g = 0; g < G; g++) wv[g] = load_step(bits, steps, wc + g * o->group_bytes, k);
@@ -92,39 +99,42 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(c
                 for (int g = 0; g < G; g++) isum[g][j] = _mm512_dpbusd_epi32(isum[g][j], wv[g], xv);
             }
         }
+        __m512 scale[TILE_GROUPS];
+        for (int g = 0; g < G; g++) scale[g] = load_scales(half, o->scales, g * o->group_scales + c * 16);
         for (int j = 0; j < J; j++) {
             __m512 dA = _mm512_loadu_ps((const float *)(xc + j * o->input_bytes + steps * 64));
             for (int g = 0; g < G; g++) {
                 __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(isum[g][j]), dA);
-                acc[g][j] = _mm512_fmadd_ps(f, load_scales(half, o->scales, g * o->group_scales + c * 16), acc[g][j]);
+                acc[g][j] = _mm512_fmadd_ps(f, scale[g], acc[g][j]);
             }
         }
     }
-    // The offsets (min x scaled input sum, in chunk order) do not depend on the integer sums;
-    // all G x J chains advance together (one chain at a time would wait on each fma's latency).
-    __m512 offsets[TILE_GROUPS][TILE_INPUTS];
-    for (int g = 0; g < G; g++)
-        for (int j = 0; j < J; j++) offsets[g][j] = _mm512_setzero_ps();
-    const __m512 factor = _mm512_set1_ps(o->min_factor);
-    for (int c = 0; c < o->chunks; c++) {
-        __m512 min[TILE_GROUPS];
+    if (shift < 0) {
+        // The table's offsets (min x scaled input sum, in chunk order) do not depend on the
+        // integer sums; all G x J chains advance together (one chain at a time would wait on
+        // each fma's latency).
+        __m512 offsets[TILE_GROUPS][TILE_INPUTS];
         for (int g = 0; g < G; g++)
-            min[g] = o->mins ? _mm512_loadu_ps(o->mins + g * o->group_scales + c * 16)
-                             : _mm512_mul_ps(factor, load_scales(half, o->scales, g * o->group_scales + c * 16));
-        for (int j = 0; j < J; j++) {
-            __m512 sums = _mm512_loadu_ps((const float *)(o->x + j * o->input_bytes + c * chunk + steps * 64 + 64));
-            for (int g = 0; g < G; g++) offsets[g][j] = _mm512_fmadd_ps(min[g], sums, offsets[g][j]);
+            for (int j = 0; j < J; j++) offsets[g][j] = _mm512_setzero_ps();
+        for (int c = 0; c < o->chunks; c++) {
+            __m512 min[TILE_GROUPS];
+            for (int g = 0; g < G; g++) min[g] = _mm512_loadu_ps(o->mins + g * o->group_scales + c * 16);
+            for (int j = 0; j < J; j++) {
+                __m512 sums = _mm512_loadu_ps((const float *)(o->x + j * o->input_bytes + c * chunk + steps * 64 + 64));
+                for (int g = 0; g < G; g++) offsets[g][j] = _mm512_fmadd_ps(min[g], sums, offsets[g][j]);
+            }
         }
+        for (int g = 0; g < G; g++)
+            for (int j = 0; j < J; j++) acc[g][j] = _mm512_sub_ps(acc[g][j], offsets[g][j]);
     }
     for (int g = 0; g < G; g++)
         for (int j = 0; j < J; j++) {
-            const __m512 d = _mm512_sub_ps(acc[g][j], offsets[g][j]);
             if (o->map) {
                 float sums[4];
-                store_row_sums(d, sums);
+                store_row_sums(acc[g][j], sums);
                 ppd_i8_store_group(sums, o->y + j * o->output_stride, o->map, g * 4, 0);
             } else {
-                store_row_sums(d, o->y + j * o->output_stride + g * 4);
+                store_row_sums(acc[g][j], o->y + j * o->output_stride + g * 4);
             }
         }
 }
@@ -133,11 +143,11 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_product(c
 PPD_VNNI_TARGET static inline __attribute__((always_inline)) void tile_for_type(const int G, const int J, uint32_t type,
                                                                                 const tile_operands *o) {
     switch (type) {
-    case TYPE_Q8_0: tile_product(8, 1, G, J, 8, o); break;
-    case TYPE_Q5_0: tile_product(5, 1, G, J, 8, o); break;
-    case TYPE_Q4_0: tile_product(4, 1, G, J, 8, o); break;
-    case TYPE_Q4_K: tile_product(4, 0, G, J, 8, o); break;
-    default: tile_product(6, 0, G, J, 4, o); break; // Q6_K
+    case TYPE_Q8_0: tile_product(8, 1, 7, G, J, 8, o); break;
+    case TYPE_Q5_0: tile_product(5, 1, 4, G, J, 8, o); break;
+    case TYPE_Q4_0: tile_product(4, 1, 3, G, J, 8, o); break;
+    case TYPE_Q4_K: tile_product(4, 0, -1, G, J, 8, o); break;
+    default: tile_product(6, 0, 5, G, J, 4, o); break; // Q6_K
     }
 }
 
@@ -158,11 +168,12 @@ PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const ppd_i8_matrix *m, const uint8_t 
                                           long output_stride, int row_start, int row_end, const int32_t *row_map) {
     const int block = m->block, chunks = m->columns / (4 * block);
     const size_t tile_bytes = ppd_i8_tile_bytes(ppd_i8_bits(m->type), block), scale_size = ppd_i8_half_scales(m->type) ? 2 : 4;
-    tile_operands o = {.min_factor = ppd_i8_min_factor(m->type), .group_bytes = (size_t)chunks * tile_bytes,
+    tile_operands o = {.group_bytes = (size_t)chunks * tile_bytes,
                        .group_scales = (size_t)chunks * 16, .tile_bytes = tile_bytes, .chunks = chunks,
                        .input_bytes = ppd_i8_input_bytes(m->columns, block), .output_stride = output_stride};
     const int first_group = row_start / 4, end_group = row_end / 4;
     const int tile_groups = one_group_tiles(count, ppd_i8_bits(m->type)) ? 1 : TILE_GROUPS;
+    const size_t passes = (size_t)(count + TILE_INPUTS - 1) / TILE_INPUTS; // over each panel
     for (int panel = first_group; panel < end_group; panel += PANEL_GROUPS) {
         const int panel_end = panel + PANEL_GROUPS < end_group ? panel + PANEL_GROUPS : end_group;
         for (int j = 0; j < count; j += TILE_INPUTS) {
@@ -172,20 +183,24 @@ PPD_VNNI_TARGET void ppd_i8_multiply_vnni(const ppd_i8_matrix *m, const uint8_t 
                 const int groups = g + tile_groups <= panel_end ? tile_groups : 1;
                 o.w = m->weights + (size_t)g * o.group_bytes;
                 o.scales = (const uint8_t *)m->scales + (size_t)g * o.group_scales * scale_size;
-                o.mins = m->mins ? m->mins + (size_t)g * o.group_scales : NULL;
+                o.mins = m->type == TYPE_Q4_K ? m->mins + (size_t)g * o.group_scales : NULL;
                 o.y = y + (long)j * output_stride + (row_map ? 0 : g * 4 - row_start);
                 o.map = row_map ? row_map + g * 4 : NULL;
-                // The first pass over a panel fetches the weights PREFETCH_GROUPS groups ahead
-                // into L2 and the scales into L1 (streamed from memory for large matrices). On
-                // the Zen 4 VM, 16 groups ahead into L2 against 4 into L1 measured 1.2-1.8x
-                // faster products of 1-8 inputs (the output layer: 4 inputs 11.3 -> 6.3 ms).
-                if (j == 0 && g + PREFETCH_GROUPS < end_group) {
+                // Each pass over a panel fetches its share of the weights PREFETCH_GROUPS groups
+                // ahead into L2 (streamed from memory for large matrices), so that the stream
+                // overlaps every pass, not only the first; the first pass fetches the scales
+                // into L1. On the Zen 4 VM, 16 groups ahead into L2 against 4 into L1 measured
+                // 1.2-1.8x faster products of 1-8 inputs (the output layer: 4 inputs 11.3 -> 6.3 ms).
+                if (g + PREFETCH_GROUPS < end_group) {
                     const char *ahead = (const char *)(o.w + PREFETCH_GROUPS * o.group_bytes);
-                    for (size_t offset = 0; offset < groups * o.group_bytes; offset += 64)
-                        _mm_prefetch(ahead + offset, _MM_HINT_T1);
-                    const char *scales_ahead = (const char *)o.scales + PREFETCH_GROUPS * o.group_scales * scale_size;
-                    for (size_t offset = 0; offset < groups * o.group_scales * scale_size; offset += 64)
-                        _mm_prefetch(scales_ahead + offset, _MM_HINT_T0);
+                    const size_t bytes = groups * o.group_bytes, pass = (size_t)(j / TILE_INPUTS);
+                    const size_t from = bytes * pass / passes / 64 * 64, to = bytes * (pass + 1) / passes;
+                    for (size_t offset = from; offset < to; offset += 64) _mm_prefetch(ahead + offset, _MM_HINT_T1);
+                    if (j == 0) {
+                        const char *scales_ahead = (const char *)o.scales + PREFETCH_GROUPS * o.group_scales * scale_size;
+                        for (size_t offset = 0; offset < groups * o.group_scales * scale_size; offset += 64)
+                            _mm_prefetch(scales_ahead + offset, _MM_HINT_T0);
+                    }
                 }
                 if (groups == TILE_GROUPS) tile_for_inputs(TILE_GROUPS, inputs, m->type, &o);
                 else tile_for_inputs(1, inputs, m->type, &o);

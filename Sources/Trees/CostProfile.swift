@@ -14,7 +14,7 @@ public struct CostProfile: Codable, Sendable, Equatable {
     public static let formatName = "ppd-cost-profile/1"
     /// Revision of the matrix kernels' speed: bump it when a kernel change moves the cost curve,
     /// so that cached profiles measured with older kernels are measured again.
-    public static let kernelRevision = 8
+    public static let kernelRevision = 9
 
     /// Where a profile was measured.
     public struct Machine: Codable, Sendable, Equatable {

@@ -17,10 +17,12 @@
 /// nearest even) and laid out to match (each 16-byte pattern repeated for the 4 rows).
 ///
 /// Per (row, sub-block, input), in this order: f = float(isum) * dA; acc = fma(f, scale, acc);
-/// offsets = fma(min, dA * sum of the quantized activations, offsets); finally d = acc - offsets
-/// per sub-block lane and y = (d0 + d1) + (d2 + d3) per row and chunk order. Integer sums are
+/// for a type with an offset table (Q4_K), offsets = fma(min, dA * sum of the quantized
+/// activations, offsets); finally d = acc - offsets (offsets 0 without a table) per sub-block lane and y = (d0 + d1) + (d2 + d3) per row and chunk order. Integer sums are
 /// exact on both kernels (AVX2 takes the signed form of Q8_0's bytes so that no 16-bit pair sum
-/// saturates) and each output element's float operations are the same sequence whatever the
+/// saturates; for the types whose offset is a power-of-two multiple of the scale, see
+/// `ppd_i8_min_factor`, isum already has factor * sum(q) taken off, exactly, so the offset costs
+/// no float step) and each output element's float operations are the same sequence whatever the
 /// kernel, batch size, tile or thread split, so results are bitwise the same everywhere.
 
 /// Packed tiles. The bytes of one chunk of 4 rows (block/4 steps of 64 bytes as the kernels use
@@ -76,7 +78,7 @@ typedef struct {
     int block;              ///< `ppd_i8_block(type)`
     const uint8_t *weights; ///< `ppd_i8_weight_bytes(type, rows, columns)` bytes of tiles
     const void *scales;     ///< one per sub-block: uint16_t halves or floats (`ppd_i8_half_scales`)
-    const float *mins;      ///< one offset per sub-block, or NULL: min = ppd_i8_min_factor(type) * scale
+    const float *mins;      ///< one offset per sub-block (Q4_K); unused for types with a min factor
 } ppd_i8_matrix;
 
 /// Repacks `rows` rows of GGML-encoded data (`row_bytes` bytes each) into `m`'s weights, scales
