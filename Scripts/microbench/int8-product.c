@@ -2,13 +2,18 @@
 // rows split over threads as the library splits them: a kernel change's effect on streamed
 // matrices without a Swift build. Best of 7 runs per input count, VNNI and (1-2 inputs) AVX2.
 // Build and run (type: GGML number 8 = Q8_0, 6 = Q5_0, 12 = Q4_K, 14 = Q6_K):
-//   gcc -O3 -march=x86-64-v3 -ISources/CKernelSupport/include -ISources/CKernelSupport \
-//     Scripts/microbench/int8-product.c Sources/CKernelSupport/Int8*.c Sources/CKernelSupport/CPUFamily.c \
+//   clang -O3 -ISources/CKernelSupport/include -ISources/CKernelSupport \
+//     Scripts/microbench/int8-product.c Sources/CKernelSupport/Int8*.c \
 //     -o /tmp/int8-product -lpthread -lm && /tmp/int8-product 8 262144 2 640 [COUNTS, e.g. 7,8]
 // Measured 2026-12-07 on the 2-core Zen 4 VM, Q8_0 262144 x 640 (the output layer), medians of 3
 // alternating runs, ms for 1 / 2 / 4 / 8 / 16 inputs: before (prefetch 4 groups ahead into L1, two
 // groups per tile) 7.20 / 8.82 / 11.33 / 14.95 / 19.48; after (16 groups ahead into L2, one group
 // per tile up to 8 inputs) 6.06 / 5.80 / 6.32 / 9.71 / 15.25.
+// 2026-12-08, same VM, clang (SwiftPM's compiler; gcc's build of the kernels is 5-10% slower),
+// best of 3 alternating rounds, ms for 4 / 7 / 10 / 16 / 32 inputs: before 5.85 / 8.27 / 10.04 /
+// 13.71 / 23.49; derived offsets in the integer sums and scales loaded once per chunk 5.43 / 7.35
+// / 8.78 / 11.84 / 20.39; and each panel's prefetch spread over all its passes 5.42 / 6.62 / 7.00
+// / 9.27 / 17.96.
 #include "PPDInt8.h"
 
 #include <pthread.h>

@@ -58,24 +58,13 @@ public enum Int8Kernel: String, Sendable, CaseIterable, CustomStringConvertible 
         return [.avx512vnni, .avx2].first(where: \.isSupported)
     }
 
-    /// The kernel for products of a single input row when `kernel` runs the others: AVX2 on CPUs
-    /// that split 512-bit instructions into two halves (Zen 4: `ppd_i8_cpu_splits_wide_vectors`),
-    /// where it decodes about 1.2x faster than VNNI, else `kernel` itself; `kernel` when
-    /// `PPD_INT8_KERNEL` forces one. Both give the same bits, so this is about speed only.
-    public static func singleRowKernel(for kernel: Int8Kernel) -> Int8Kernel {
-        let forced = ProcessInfo.processInfo.environment[environmentKey].flatMap(Int8Kernel.init(rawValue:))
-        guard forced == nil, kernel == .avx512vnni, Int8Kernel.avx2.isSupported, ppd_i8_cpu_splits_wide_vectors() != 0
-        else { return kernel }
-        return .avx2
-    }
-
-    /// The kernels products use, as cache keys name them: the preferred kernel, and the one for
-    /// single rows when it differs (`avx512-vnni+avx2-single`); nil without int8 kernels. Includes
-    /// the weight format's version, so measurements made before a format change are not reused.
+    /// The kernel products use, as cache keys name it (`avx512-vnni-packed`); nil without int8
+    /// kernels. Includes the weight format's version, so measurements made before a format change
+    /// are not reused. (Until 2026-12-08, single rows ran on AVX2 on Zen 4 and the name said
+    /// `+avx2-single`; VNNI has decoded faster there since its prefetch into L2.)
     public static var configurationName: String? {
         guard let kernel = preferred else { return nil }
-        let single = singleRowKernel(for: kernel)
-        return kernel.rawValue + (single == kernel ? "" : "+\(single.rawValue)-single") + "-packed"
+        return kernel.rawValue + "-packed"
     }
 }
 
@@ -92,10 +81,8 @@ public final class Int8Matrix: @unchecked Sendable {
     public let block: Int
     /// The encoding the weights were repacked from.
     public let type: TensorType
-    /// The instructions its products of several input rows run on.
+    /// The instructions its products run on.
     public let kernel: Int8Kernel
-    /// The instructions its products of one input row run on (`Int8Kernel.singleRowKernel(for:)`).
-    public let singleRowKernel: Int8Kernel
     private let weights: UnsafeMutableRawPointer
     /// Scales per sub-block: IEEE halves for Q8_0, Q4_0 and Q5_0 (their block's own half, exact),
     /// floats for the others (`ppd_i8_half_scales`).
@@ -111,18 +98,17 @@ public final class Int8Matrix: @unchecked Sendable {
     /// The rows `moveToFront(_:)` put first, ascending: packed positions 0..<frontRows.count.
     public private(set) var frontRows: [Int32] = []
 
-    /// The repacked form of `matrix` computing on `kernel` (on `singleRowKernel` for one input row;
-    /// nil: `Int8Kernel.singleRowKernel(for: kernel)`), or nil when its encoding or shape has
+    /// The repacked form of `matrix` computing on `kernel`, or nil when its encoding or shape has
     /// none (the rows must be a multiple of 4 and the columns of 4 sub-blocks) or the CPU lacks
     /// the kernel's instructions. Rows are repacked in slices; `consumed` is given each slice's
     /// encoded bytes once they have been read (so a caller can release mapped pages as it goes,
     /// and the two forms of a large matrix are never resident at once).
     public init?(
-        _ matrix: QuantizedMatrix, kernel: Int8Kernel? = Int8Kernel.preferred, singleRowKernel: Int8Kernel? = nil,
+        _ matrix: QuantizedMatrix, kernel: Int8Kernel? = Int8Kernel.preferred,
         consumed: ((UnsafeRawPointer, Int) -> Void)? = nil
     ) {
         let block = Int(ppd_i8_block(matrix.type.rawValue))
-        guard let kernel, kernel.isSupported, singleRowKernel?.isSupported ?? true, block > 0, matrix.rows % 4 == 0, matrix.columns % (4 * block) == 0,
+        guard let kernel, kernel.isSupported, block > 0, matrix.rows % 4 == 0, matrix.columns % (4 * block) == 0,
               matrix.columns % matrix.type.blockSize == 0
         else { return nil }
         let type = matrix.type.rawValue, subBlocks = matrix.rows * matrix.columns / block
@@ -158,7 +144,6 @@ public final class Int8Matrix: @unchecked Sendable {
         self.block = block
         self.type = matrix.type
         self.kernel = kernel
-        self.singleRowKernel = singleRowKernel ?? Int8Kernel.singleRowKernel(for: kernel)
         self.weights = weights
         self.scales = scales
         self.mins = mins
@@ -382,7 +367,6 @@ public final class Int8Matrix: @unchecked Sendable {
         map: UnsafePointer<Int32>? = nil
     ) {
         withUnsafePointer(to: described) {
-            let kernel = count == 1 ? singleRowKernel : kernel
             ppd_i8_multiply(kernel.cValue, $0, input, Int32(count), y, stride, Int32(rows.lowerBound), Int32(rows.upperBound), map)
         }
     }

@@ -239,7 +239,7 @@ final class Int8MatrixTests: XCTestCase {
             try bytes.withUnsafeBytes { raw in
                 let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
                 for kernel in kernels {
-                    let packed = try XCTUnwrap(Int8Matrix(m, kernel: kernel, singleRowKernel: kernel), "\(type) \(kernel)")
+                    let packed = try XCTUnwrap(Int8Matrix(m, kernel: kernel), "\(type) \(kernel)")
                     let input = x.withUnsafeBufferPointer { packed.quantize($0.baseAddress!, count: 80) }
                     var reference = [Float](repeating: .nan, count: 80 * rows)
                     packed.referenceProduct(input, into: &reference, outputStride: rows, rowRange: 0..<rows)
@@ -277,8 +277,8 @@ final class Int8MatrixTests: XCTestCase {
             try bytes.withUnsafeBytes { raw in
                 let m = QuantizedMatrix(data: raw.baseAddress!, type: type, rows: rows, columns: columns)
                 for kernel in Int8Kernel.allCases.filter(\.isSupported) {
-                    let plain = try XCTUnwrap(Int8Matrix(m, kernel: kernel, singleRowKernel: kernel))
-                    let moved = try XCTUnwrap(Int8Matrix(m, kernel: kernel, singleRowKernel: kernel))
+                    let plain = try XCTUnwrap(Int8Matrix(m, kernel: kernel))
+                    let moved = try XCTUnwrap(Int8Matrix(m, kernel: kernel))
                     XCTAssertTrue(moved.moveToFront(front))
                     XCTAssertTrue(moved.moveToFront(front), "the same order again")
                     XCTAssertFalse(moved.moveToFront([3]), "another order")
@@ -337,7 +337,7 @@ final class Int8MatrixTests: XCTestCase {
         for kernel in Int8Kernel.allCases.filter(\.isSupported) {
             try bytes.withUnsafeBytes { raw in
                 let m = QuantizedMatrix(data: raw.baseAddress!, type: .q8_0, rows: rows, columns: columns)
-                let packed = try XCTUnwrap(Int8Matrix(m, kernel: kernel, singleRowKernel: kernel))
+                let packed = try XCTUnwrap(Int8Matrix(m, kernel: kernel))
                 var y = [Float](repeating: .nan, count: 2 * rows)
                 let input = x.withUnsafeBufferPointer { packed.quantize($0.baseAddress!, count: 2) }
                 packed.multiply(input, into: &y, outputStride: rows, rowRange: 0..<rows, pool: .inline)
@@ -387,16 +387,8 @@ final class Int8MatrixTests: XCTestCase {
         }
         setenv(key, "no-such-kernel", 1)
         XCTAssertEqual(Int8Kernel.preferred, best)
-        // Single rows: AVX2 on CPUs that split 512-bit instructions (Zen 4), unless a kernel is forced.
         unsetenv(key)
-        let splits = ppd_i8_cpu_splits_wide_vectors() != 0 && Int8Kernel.avx2.isSupported
-        XCTAssertEqual(Int8Kernel.singleRowKernel(for: .avx512vnni), splits ? .avx2 : .avx512vnni)
-        XCTAssertEqual(Int8Kernel.singleRowKernel(for: .avx2), .avx2)
-        if let best {
-            XCTAssertEqual(Int8Kernel.configurationName, best == .avx512vnni && splits ? "avx512-vnni+avx2-single-packed" : "\(best)-packed")
-        }
-        setenv(key, Int8Kernel.avx512vnni.rawValue, 1)
-        XCTAssertEqual(Int8Kernel.singleRowKernel(for: .avx512vnni), .avx512vnni, "a forced kernel runs every product")
+        if let best { XCTAssertEqual(Int8Kernel.configurationName, "\(best)-packed") }
     }
 
     /// Encodings and shapes without a repacked form stay on the float kernels.

@@ -39,11 +39,6 @@ typedef enum { PPD_I8_NONE = 0, PPD_I8_AVX2 = 1, PPD_I8_AVX512_VNNI = 2 } ppd_i8
 /// Whether this CPU runs `kernel` (AVX2, FMA and F16C; AVX-512 F/BW/VL and VNNI).
 int ppd_i8_supported(ppd_i8_kernel kernel);
 
-/// Whether this CPU runs 512-bit instructions as two 256-bit halves (AMD family 19h: Zen 4). There
-/// the AVX2 kernel is faster for one input row (measured 2026-12-07 on a 2-core Zen 4 VM: a decode
-/// step 9.8-10.3 ms against 11.3-12.4 ms on AVX-512 VNNI), while VNNI stays faster from 4 rows on.
-int ppd_i8_cpu_splits_wide_vectors(void);
-
 /// Sub-block size of the repacked form of GGML type `type` (32; 16 for Q6_K), or 0 when the
 /// type is not supported (the matrix then stays on the float kernels).
 int ppd_i8_block(uint32_t type);
