@@ -41,7 +41,9 @@ PPD_VNNI_TARGET static inline __attribute__((always_inline)) __m512i load_step(c
     const __m512i nibbles = _mm512_loadu_si512(tile + (k / 2) * 64);
     __m512i u = _mm512_and_si512(k & 1 ? _mm512_srli_epi16(nibbles, 4) : nibbles, _mm512_set1_epi8(15));
     for (int bit = 4; bit < bits; bit++) {
-        const __mmask64 plane = _load_mask64((const __mmask64 *)(tile + 32 * steps + ((bit - 4) * steps + k) * 8));
+        uint64_t word;
+        memcpy(&word, tile + 32 * steps + ((bit - 4) * steps + k) * 8, 8);
+        const __mmask64 plane = _cvtu64_mask64(word);
         u = _mm512_mask_add_epi8(u, plane, u, _mm512_set1_epi8((char)(1 << bit)));
     }
     return u;
