@@ -18,7 +18,8 @@
 ///
 /// Per (row, sub-block, input), in this order: f = float(isum) * dA; acc = fma(f, scale, acc);
 /// for a type with an offset table (Q4_K), offsets = fma(min, dA * sum of the quantized
-/// activations, offsets); finally d = acc - offsets (offsets 0 without a table) per sub-block lane and y = (d0 + d1) + (d2 + d3) per row and chunk order. Integer sums are
+/// activations, offsets); finally d = acc - offsets (offsets 0 without a table) per sub-block
+/// lane and y = (d0 + d1) + (d2 + d3) per row and chunk order. Integer sums are
 /// exact on both kernels (AVX2 takes the signed form of Q8_0's bytes so that no 16-bit pair sum
 /// saturates; for the types whose offset is a power-of-two multiple of the scale, see
 /// `ppd_i8_min_factor`, isum already has factor * sum(q) taken off, exactly, so the offset costs
